@@ -1,0 +1,77 @@
+"""The exceptions smtpcheck raises.
+
+Every exception derives from :class:`SMTPCheckError` and also from the builtin that
+matches its meaning, so callers can catch either::
+
+    SMTPCheckError (Exception)
+    ├── InvalidAddress (ValueError)           the text is not a usable mailbox
+    ├── PolicyError (ValueError)              a Policy was built with bad values
+    └── ProtocolError                         the SMTP conversation broke its rules
+        ├── LocalProtocolError                we tried something illegal
+        └── RemoteProtocolError               the server sent something illegal
+
+An SMTP reply such as ``550`` is never an exception: it is data, classified into a
+:class:`~smtpcheck.Result`. Exceptions are for misuse of the API and for broken
+conversations, which :func:`~smtpcheck.verify` itself turns into a ``Result`` with a
+reason.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InvalidAddress",
+    "LocalProtocolError",
+    "PolicyError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "SMTPCheckError",
+]
+
+
+class SMTPCheckError(Exception):
+    """The root of every exception that smtpcheck raises."""
+
+
+class InvalidAddress(SMTPCheckError, ValueError):  # noqa: N818 - the public name is the design
+    """The text cannot be used as a mailbox in ``RCPT TO``.
+
+    Attributes:
+        address: The text as given.
+        reason: A short machine-readable reason, such as ``"local_too_long"``.
+    """
+
+    def __init__(self, address: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.address = address
+        self.reason = reason
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PolicyError(SMTPCheckError, ValueError):
+    """A :class:`~smtpcheck.Policy` was given a value it cannot use."""
+
+
+class ProtocolError(SMTPCheckError):
+    """The SMTP conversation cannot go on.
+
+    After a protocol error the connection is in an error state and is never reused.
+    """
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to do something SMTP does not allow (a bug, or hostile input)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server sent something SMTP does not allow.
+
+    Attributes:
+        line: The offending bytes, when one line is to blame (cut to a readable length).
+    """
+
+    def __init__(self, message: str, line: bytes | None = None) -> None:
+        super().__init__(message)
+        self.line = line
