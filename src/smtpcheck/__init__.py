@@ -1,7 +1,13 @@
-"""smtpcheck tells whether an email address can receive mail, without sending any."""
+"""smtpcheck tells whether an email address can receive mail, without sending any.
+
+>>> import smtpcheck
+>>> smtpcheck.parse_address("Jöhn@Exämple.org").ascii_domain
+'xn--exmple-cua.org'
+"""
 
 from __future__ import annotations
 
+from smtpcheck._api import averify, verify
 from smtpcheck._errors import (
     InvalidAddress,
     LocalProtocolError,
@@ -10,15 +16,37 @@ from smtpcheck._errors import (
     RemoteProtocolError,
     SMTPCheckError,
 )
+from smtpcheck.address import Address, parse_address
+from smtpcheck.policy import Policy, TLSMode
+from smtpcheck.protocol import EnhancedStatus, Reply
+from smtpcheck.resolver import DomainStatus, MailHost, MailHosts, Resolver, ResolverProtocol
+from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Address",
+    "DomainStatus",
+    "EnhancedStatus",
     "InvalidAddress",
     "LocalProtocolError",
+    "MailHost",
+    "MailHosts",
+    "Policy",
     "PolicyError",
     "ProtocolError",
+    "Reason",
     "RemoteProtocolError",
+    "Reply",
+    "Resolver",
+    "ResolverProtocol",
+    "Result",
     "SMTPCheckError",
+    "TLSMode",
+    "TranscriptLine",
+    "Verdict",
     "__version__",
+    "averify",
+    "parse_address",
+    "verify",
 ]

@@ -1,0 +1,76 @@
+"""The public entry points: :func:`verify` and :func:`averify`."""
+
+from __future__ import annotations
+
+import threading
+
+from smtpcheck import _async, _sync
+from smtpcheck.address import Address
+from smtpcheck.policy import Policy
+from smtpcheck.resolver import Resolver, ResolverProtocol
+from smtpcheck.result import Result
+
+__all__ = ["averify", "verify"]
+
+_DEFAULT_POLICY = Policy()
+_default_resolver: Resolver | None = None
+_default_lock = threading.Lock()
+
+
+def _resolver(resolver: ResolverProtocol | None) -> ResolverProtocol:
+    """The given resolver, or one shared :class:`Resolver` built on first use.
+
+    Sharing it shares its cache: a second address at the same domain asks DNS nothing.
+    """
+    global _default_resolver  # noqa: PLW0603 - built once, on first use, under a lock
+    if resolver is not None:
+        return resolver
+    with _default_lock:
+        if _default_resolver is None:
+            _default_resolver = Resolver()
+        return _default_resolver
+
+
+def verify(
+    address: str | Address,
+    /,
+    *,
+    policy: Policy | None = None,
+    resolver: ResolverProtocol | None = None,
+) -> Result:
+    """Find out whether *address* can receive mail, without sending any.
+
+    Checks the syntax, finds the domain's mail hosts in DNS and asks them, up to
+    ``RCPT TO``, whether they accept the mailbox, and whether they accept a random one
+    too (a catch-all domain). It never sends ``DATA``. It blocks; it works in any
+    thread, including one that runs an event loop.
+
+    Every outcome is a :class:`Result`: an invalid address, a DNS failure, a server
+    that refuses us or breaks the protocol, a timeout. It never takes longer than
+    ``policy.timeout`` (plus the DNS look-up's own bound).
+
+    Args:
+        address: The address as a person typed it, or an :class:`Address`.
+        policy: What to do; the default :class:`Policy` when None.
+        resolver: Where to look up mail hosts; a shared :class:`Resolver` using the
+            system's DNS configuration when None.
+
+    Returns:
+        The result, with its verdict and reason.
+
+    >>> r = verify("not an address")
+    >>> r.verdict, r.reason
+    (<Verdict.UNDELIVERABLE: 'undeliverable'>, <Reason.INVALID_SYNTAX: 'invalid_syntax'>)
+    """
+    return _sync.run(address, policy=policy or _DEFAULT_POLICY, resolver=_resolver(resolver))
+
+
+async def averify(
+    address: str | Address,
+    /,
+    *,
+    policy: Policy | None = None,
+    resolver: ResolverProtocol | None = None,
+) -> Result:
+    """The asyncio twin of :func:`verify`, with the same arguments and result."""
+    return await _async.run(address, policy=policy or _DEFAULT_POLICY, resolver=_resolver(resolver))

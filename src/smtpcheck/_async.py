@@ -1,0 +1,217 @@
+"""The asyncio driver: carries out a verification plan with asyncio transports.
+
+It reads through a small :class:`asyncio.Protocol` of its own rather than streams, so
+that it can see bytes that arrive between the ``220`` to STARTTLS and the handshake
+(plaintext injected before TLS) and refuse them, and so that a flooding server is
+paused instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Generator
+
+from smtpcheck._drivers import client_context, describe_os_error, helo_name, resolver_failure
+from smtpcheck.address import Address
+from smtpcheck.policy import Policy
+from smtpcheck.probe import (
+    Close,
+    Connect,
+    Connected,
+    Failed,
+    FailureKind,
+    Receive,
+    Received,
+    Send,
+    Sent,
+    StartTLSHandshake,
+    TLSStarted,
+)
+from smtpcheck.resolver import ResolverProtocol
+from smtpcheck.result import Result
+from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
+
+__all__ = ["run"]
+
+# Stop reading from the socket while this much is buffered and unread.
+_HIGH_WATER = 65536
+
+
+async def run(address: str | Address, *, policy: Policy, resolver: ResolverProtocol) -> Result:
+    """Verify *address* with asyncio."""
+    helo = await asyncio.to_thread(helo_name, policy.helo_name)
+    steps = plan(address, policy=policy, helo_name=helo, clock=time.monotonic)
+    return await _Driver(policy, resolver).drive(steps)
+
+
+class _Stream(asyncio.Protocol):
+    """Buffers what the server sends until the plan asks for it."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.closed = False
+        self.error: Exception | None = None
+        self.paused = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP transports
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) >= _HIGH_WATER and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def read(self) -> bytes:
+        """The bytes buffered, waiting for some; ``b""`` once the server has closed."""
+        while not self.buffer and not self.closed:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        if not self.buffer and self.error is not None:
+            raise self.error
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        if self.paused and self.transport is not None:
+            self.transport.resume_reading()
+            self.paused = False
+        return data
+
+
+class _Driver:
+    """Carries out one plan's actions on at most one connection at a time."""
+
+    def __init__(self, policy: Policy, resolver: ResolverProtocol) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.stream: _Stream | None = None
+
+    async def drive(self, steps: Generator[PlanAction, PlanOutcome, Result]) -> Result:
+        try:
+            action = next(steps)
+            while True:
+                action = steps.send(await self.act(action))
+        except StopIteration as stop:
+            result: Result = stop.value
+            return result
+        finally:
+            self.close()
+            steps.close()
+
+    async def act(self, action: PlanAction) -> PlanOutcome:
+        if isinstance(action, Resolve):
+            return await self.resolve(action)
+        if isinstance(action, Connect):
+            return await self.connect(action)
+        if isinstance(action, Close):
+            self.close()
+            return Sent()
+        stream = self.stream
+        if stream is None or stream.transport is None:  # pragma: no cover - plan contract
+            return Failed(FailureKind.IO, "not connected")
+        try:
+            if isinstance(action, Send):
+                stream.transport.write(action.data)
+                return Sent()
+            if isinstance(action, Receive):
+                async with asyncio.timeout(action.timeout):
+                    return Received(await stream.read())
+            return await self.handshake(stream, action)
+        except TimeoutError:
+            return Failed(FailureKind.TIMEOUT, "no reply in time")
+        except OSError as exc:
+            return Failed(FailureKind.IO, describe_os_error(exc))
+        except Exception as exc:  # noqa: BLE001 - a transport's error ends the conversation
+            return Failed(FailureKind.IO, f"{type(exc).__name__}: {exc}")
+
+    async def resolve(self, action: Resolve) -> Resolved:
+        try:
+            hosts = await self.resolver.amail_hosts(
+                action.domain,
+                lifetime=action.lifetime,
+                prefer_ipv6=action.prefer_ipv6,
+                max_hosts=action.max_hosts,
+            )
+        except Exception as exc:  # noqa: BLE001 - an injected resolver's failure is DNS failure
+            hosts = resolver_failure(action.domain, exc)
+        return Resolved(hosts)
+
+    async def connect(self, action: Connect) -> PlanOutcome:
+        loop = asyncio.get_running_loop()
+        source = (self.policy.source_address, 0) if self.policy.source_address else None
+        context = None
+        if action.implicit_tls:
+            context = client_context(verify=action.verify_certificate, ca_file=self.policy.ca_file)
+        stream = _Stream()
+        try:
+            async with asyncio.timeout(action.timeout):
+                await loop.create_connection(
+                    lambda: stream,
+                    action.ip,
+                    action.port,
+                    ssl=context,
+                    server_hostname=action.server_hostname if context else None,
+                    local_addr=source,
+                )
+        except TimeoutError:
+            return Failed(FailureKind.CONNECT, "no connection in time")
+        except ssl.SSLError as exc:
+            return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
+        except OSError as exc:
+            return Failed(FailureKind.CONNECT, describe_os_error(exc))
+        self.stream = stream
+        assert stream.transport is not None  # noqa: S101 - set by connection_made
+        peer = stream.transport.get_extra_info("sockname")
+        return Connected(str(peer[0]) if peer else "127.0.0.1")
+
+    async def handshake(self, stream: _Stream, action: StartTLSHandshake) -> PlanOutcome:
+        if stream.buffer:
+            # Bytes sent after "220 ready to start TLS" and before the handshake would be
+            # read as if they came over TLS: a man in the middle's injection.
+            return Failed(FailureKind.TLS, "the server sent data before the TLS handshake")
+        assert stream.transport is not None  # noqa: S101 - connected
+        context = client_context(verify=action.verify_certificate, ca_file=self.policy.ca_file)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(action.timeout):
+                transport = await loop.start_tls(
+                    stream.transport, stream, context, server_hostname=action.server_hostname
+                )
+        except TimeoutError:
+            return Failed(FailureKind.TIMEOUT, "the TLS handshake did not finish in time")
+        except ssl.SSLError as exc:
+            return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
+        except (OSError, ConnectionError) as exc:
+            return Failed(FailureKind.IO, describe_os_error(exc))
+        if transport is None:  # pragma: no cover - start_tls returns None only when closing
+            return Failed(FailureKind.IO, "the connection closed during the TLS handshake")
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - a TLS transport
+        stream.transport = transport
+        return TLSStarted()
+
+    def close(self) -> None:
+        if self.stream is not None and self.stream.transport is not None:
+            self.stream.transport.close()
+        self.stream = None

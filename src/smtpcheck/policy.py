@@ -1,0 +1,145 @@
+"""How a verification behaves: ports, TLS, identity, timeouts, probing.
+
+A :class:`Policy` is a frozen value, validated when it is built, shared freely between
+threads and tasks. It says *what* to do; the drivers do it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from smtpcheck._errors import PolicyError
+
+__all__ = ["Policy", "TLSMode"]
+
+#: ``"opportunistic"``: STARTTLS when offered, plaintext otherwise, certificates not
+#: checked (as MTAs deliver on port 25). ``"required"``: STARTTLS must succeed, with a
+#: verified certificate by default. ``"off"``: never start TLS.
+TLSMode = Literal["opportunistic", "required", "off"]
+
+_TLS_MODES = ("opportunistic", "required", "off")
+
+
+def _check_timeout(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{name} must be a number of seconds or None, not {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise PolicyError(f"{name} must be a positive number of seconds, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What a verification does and how long it may take.
+
+    Every duration is in seconds; ``None`` means no limit.
+
+    Attributes:
+        port: The TCP port of the mail hosts: 25 for delivery to a domain's MX (the
+            default), 587 for a submission server, 465 for implicit TLS.
+        tls: The TLS mode (see :data:`TLSMode`).
+        implicit_tls: Start TLS as soon as the connection opens (port-465 style). None
+            means "when ``port`` is 465".
+        verify_certificate: Check the server's certificate and host name. None means
+            "only when TLS is required or implicit": on port 25 MTAs encrypt
+            opportunistically and accept any certificate, and so do we.
+        ca_file: A PEM file of certificate authorities to trust instead of the system's.
+        helo_name: The name we give in EHLO/HELO. None means this machine's fully
+            qualified domain name, or an address literal such as ``[192.0.2.7]`` when it
+            has none. Set it to a name whose A record and PTR match this host's public
+            address for real use: servers check it.
+        mail_from: The reverse-path of MAIL FROM. The default, ``""``, is the null
+            reverse-path ``<>`` that MTAs' own recipient callouts use: it claims nobody
+            else's address. For real use, an address at a domain you control whose SPF
+            record authorises this host is better received.
+        catch_all_probe: After the real RCPT TO, ask for a random, unguessable local part
+            at the same domain in the same session, to tell a mailbox that exists from
+            a server that accepts everything.
+        max_mx_hosts: How many mail hosts of a domain to try, in preference order.
+        retries: How many more rounds over the mail hosts when none could be reached.
+        prefer_ipv6: Try a host's IPv6 addresses before its IPv4 ones.
+        source_address: The local IP address to connect from, or None for the system's
+            choice.
+        connect_timeout: For the TCP connection (and an implicit TLS handshake).
+        reply_timeout: For each reply, the greeting included.
+        dns_timeout: For the whole DNS look-up of a domain's mail hosts.
+        timeout: The whole verification's budget: no step outlives it.
+        transcript: Keep every command and reply in :attr:`Result.transcript
+            <smtpcheck.Result.transcript>`.
+        allow_special_use: Accept special-use domains such as ``.test`` and
+            ``.localhost`` (RFC 6761), for test worlds.
+        allow_single_label: Accept single-label domains such as ``localhost``.
+        allow_domain_literal: Accept domain literals such as ``user@[192.0.2.1]``.
+
+    >>> Policy(port=587, tls="required").implicit
+    False
+    >>> Policy(port=465).implicit
+    True
+    """
+
+    port: int = 25
+    tls: TLSMode = "opportunistic"
+    implicit_tls: bool | None = None
+    verify_certificate: bool | None = None
+    ca_file: str | None = None
+    helo_name: str | None = None
+    mail_from: str = ""
+    catch_all_probe: bool = True
+    max_mx_hosts: int = 3
+    retries: int = 0
+    prefer_ipv6: bool = False
+    source_address: str | None = None
+    connect_timeout: float | None = 10.0
+    reply_timeout: float | None = 30.0
+    dns_timeout: float | None = 10.0
+    timeout: float | None = 60.0
+    transcript: bool = False
+    allow_special_use: bool = False
+    allow_single_label: bool = False
+    allow_domain_literal: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise PolicyError(f"port must be an int, not {self.port!r}")
+        if not 1 <= self.port <= 65535:
+            raise PolicyError(f"port must be 1 to 65535, not {self.port}")
+        if self.tls not in _TLS_MODES:
+            raise PolicyError(f"tls must be one of {', '.join(_TLS_MODES)}, not {self.tls!r}")
+        if self.implicit and self.tls == "off":
+            raise PolicyError("implicit TLS (port 465) cannot be combined with tls='off'")
+        for name in ("connect_timeout", "reply_timeout", "dns_timeout", "timeout"):
+            _check_timeout(name, getattr(self, name))
+        for name in ("max_mx_hosts", "retries"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise PolicyError(f"{name} must be an int of 0 or more, not {value!r}")
+        if self.max_mx_hosts == 0:
+            raise PolicyError("max_mx_hosts must be at least 1")
+        for name in ("helo_name", "mail_from", "source_address", "ca_file"):
+            value = getattr(self, name)
+            if value is not None and any(c in value for c in "\r\n\0"):
+                raise PolicyError(f"{name} must not contain CR, LF or NUL")
+
+    @property
+    def implicit(self) -> bool:
+        """Whether TLS starts as soon as the connection opens."""
+        return self.port == 465 if self.implicit_tls is None else self.implicit_tls
+
+    @property
+    def check_certificate(self) -> bool:
+        """Whether the server's certificate and host name are verified."""
+        if self.verify_certificate is not None:
+            return self.verify_certificate
+        return self.tls == "required" or self.implicit
+
+    def replace(self, **changes: object) -> Policy:
+        """Return a copy with some fields changed (validated again).
+
+        >>> Policy().replace(port=587).port
+        587
+        """
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

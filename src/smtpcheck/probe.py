@@ -1,0 +1,563 @@
+"""The SMTP part of a verification, written once, as a plan that does no I/O.
+
+A plan is a generator: it *yields* an action (connect, send, receive, start TLS, close)
+and is *sent* the outcome (connected, sent, bytes received, failed). The blocking and the
+asyncio drivers are short loops that carry out the actions; the order of the steps and
+every decision live here, next to the :class:`~smtpcheck.protocol.ClientConnection` that
+parses the conversation.
+
+One conversation asks about one or more recipients of one domain on one mail host::
+
+    connect -> greeting -> EHLO (HELO) -> [STARTTLS -> EHLO] -> MAIL FROM
+            -> RCPT TO each recipient -> RCPT TO a random local part -> QUIT
+
+With ``PIPELINING`` the transaction goes out in one round trip (MAIL FROM, every RCPT
+TO and QUIT together). ``DATA`` is never sent: the protocol layer cannot even write it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+
+from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
+from smtpcheck.address import Address
+from smtpcheck.policy import Policy
+from smtpcheck.protocol import (
+    NEED_DATA,
+    ClientConnection,
+    Command,
+    ConnectionClosed,
+    Ehlo,
+    Greeting,
+    Helo,
+    MailFrom,
+    Quit,
+    RcptTo,
+    Reply,
+    Response,
+    StartTLS,
+    State,
+)
+from smtpcheck.result import TranscriptLine
+
+__all__ = [
+    "Action",
+    "Close",
+    "Connect",
+    "Connected",
+    "Failed",
+    "FailureKind",
+    "Outcome",
+    "Receive",
+    "Received",
+    "Send",
+    "Sent",
+    "SessionReport",
+    "StartTLSHandshake",
+    "TLSStarted",
+    "converse",
+]
+
+# How long to wait for the reply to QUIT at most: politeness, not a reason to linger.
+QUIT_TIMEOUT = 2.0
+
+
+# --- actions: what the plan asks a driver to do --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Open a TCP connection (and, with ``implicit_tls``, a TLS session at once)."""
+
+    ip: str
+    port: int
+    server_hostname: str
+    implicit_tls: bool
+    verify_certificate: bool
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write these bytes."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receive:
+    """Read what is available (at least one byte, or the end of the stream)."""
+
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTLSHandshake:
+    """Run the TLS handshake on the open connection (after ``220`` to STARTTLS)."""
+
+    server_hostname: str
+    verify_certificate: bool
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the connection. Its outcome is :class:`Sent`."""
+
+
+Action = Connect | Send | Receive | StartTLSHandshake | Close
+
+
+# --- outcomes: what a driver reports back ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The connection is open.
+
+    Attributes:
+        local_ip: Our end's IP address (for an address-literal HELO name).
+    """
+
+    local_ip: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The action completed and returned nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """Bytes arrived; ``b""`` means the server closed the connection."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TLSStarted:
+    """The TLS handshake completed."""
+
+
+class FailureKind(enum.Enum):
+    """Why an action failed."""
+
+    CONNECT = "connect"  # refused, unreachable, reset while connecting
+    TIMEOUT = "timeout"  # the action's time ran out
+    TLS = "tls"  # the handshake or the certificate failed
+    IO = "io"  # reset or broken while talking
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The action failed; the connection is unusable."""
+
+    kind: FailureKind
+    message: str
+
+
+Outcome = Connected | Sent | Received | TLSStarted | Failed
+
+
+# --- what one conversation found --------------------------------------------------------
+
+
+class Stop(enum.Enum):
+    """Where a conversation stopped, when it did not reach the RCPT answers."""
+
+    CONNECT_FAILED = "connect_failed"  # no TCP connection: try the next address
+    TIMEOUT = "timeout"
+    IO_FAILED = "io_failed"  # reset, or closed by the server mid-conversation
+    TLS_FAILED = "tls_failed"
+    TLS_UNAVAILABLE = "tls_unavailable"  # required, but STARTTLS not offered or refused
+    PROTOCOL_ERROR = "protocol_error"
+    REFUSED = "refused"  # a reply to greeting, EHLO/HELO or MAIL said no: see ``reply``
+
+
+@dataclass(slots=True)
+class SessionReport:
+    """What one conversation with one mail host found.
+
+    Attributes:
+        host: The mail host's name.
+        stop: Why the conversation ended before the recipients were answered, or None.
+        phase: The command the deciding reply answered (``"greeting"``, ``"ehlo"``,
+            ``"helo"``, ``"starttls"``, ``"mail"``, ``"rcpt"``) or where it stopped.
+        reply: The reply that stopped the conversation, when one did.
+        detail: A sentence for a person on what went wrong.
+        answers: The reply to each recipient's RCPT TO, by index; absent when unasked.
+        random_reply: The reply to the catch-all probe's RCPT TO, when it got one.
+        probed: Whether the catch-all probe was part of the plan.
+        smtputf8_missing: The recipients needed SMTPUTF8 and the server lacks it.
+        tls: Whether the conversation was encrypted.
+        transcript: Every line exchanged (when asked for).
+    """
+
+    host: str
+    stop: Stop | None = None
+    phase: str = "connect"
+    reply: Reply | None = None
+    detail: str | None = None
+    answers: dict[int, Reply] = field(default_factory=dict)
+    random_reply: Reply | None = None
+    probed: bool = False
+    smtputf8_missing: bool = False
+    tls: bool = False
+    transcript: list[TranscriptLine] = field(default_factory=list)
+
+    @property
+    def try_next_host(self) -> bool:
+        """Whether another mail host of the domain may answer where this one did not.
+
+        True after a connection failure, a timeout, a drop, a TLS failure, a garbled
+        conversation, or a transient refusal (``421``, ``4xx`` greeting).
+        """
+        if self.stop is None:
+            return False
+        if self.stop is Stop.REFUSED:
+            return self.reply is not None and self.reply.is_transient
+        return True
+
+
+class _Abort(Exception):  # noqa: N818 - internal control flow, never escapes
+    """The conversation cannot go on; the report already says why."""
+
+
+_Plan = Generator[Action, Outcome, None]
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """The state one conversation carries between its steps."""
+
+    policy: Policy
+    report: SessionReport
+    clock: Callable[[], float]
+    started: float
+    deadline: float | None
+    keep_transcript: bool
+    conn: ClientConnection = field(default_factory=ClientConnection)
+
+    def budget(self, step: float | None) -> float | None:
+        """The time for one step: ``min(step, time left)``; raise when none is left."""
+        if self.deadline is None:
+            return step
+        left = self.deadline - self.clock()
+        if left <= 0:
+            self.fail(Stop.TIMEOUT, "the verification's time budget ran out")
+        return left if step is None else min(step, left)
+
+    def note(self, direction: str, text: str) -> None:
+        if self.keep_transcript:
+            at = self.clock() - self.started
+            self.report.transcript.append(TranscriptLine(direction=direction, text=text, at=at))
+
+    def fail(self, stop: Stop, detail: str, reply: Reply | None = None) -> None:
+        self.report.stop = stop
+        self.report.detail = detail
+        if reply is not None:
+            self.report.reply = reply
+        raise _Abort
+
+    def check(self, outcome: Outcome) -> Outcome:
+        """Turn a failed outcome into the report's stop reason."""
+        if isinstance(outcome, Failed):
+            self.conn.abort()
+            stop = {
+                FailureKind.CONNECT: Stop.CONNECT_FAILED,
+                FailureKind.TIMEOUT: Stop.TIMEOUT,
+                FailureKind.TLS: Stop.TLS_FAILED,
+                FailureKind.IO: Stop.IO_FAILED,
+            }[outcome.kind]
+            self.note("*", f"{outcome.kind.value} failed: {outcome.message}")
+            self.fail(stop, outcome.message)
+        return outcome
+
+    def send(self, commands: Sequence[Command]) -> _Plan:
+        """Send *commands* in one write (pipelined when there are several)."""
+        data = b""
+        for command in commands:
+            try:
+                wire = self.conn.send(command)
+            except LocalProtocolError as exc:
+                self.fail(Stop.PROTOCOL_ERROR, f"cannot send {type(command).__name__}: {exc}")
+            data += wire
+            self.note(">", wire.decode("utf-8", "replace").rstrip("\r\n"))
+        self.check((yield Send(data)))
+
+    def receive(
+        self, count: int, *, partial: bool = False
+    ) -> Generator[Action, Outcome, list[Reply]]:
+        """Wait for the next *count* replies (the greeting counts as one).
+
+        With *partial*, a server that closes the connection early gives the replies that
+        arrived before it did instead of a failure.
+        """
+        replies: list[Reply] = []
+        while len(replies) < count:
+            try:
+                event = self.conn.next_event()
+            except RemoteProtocolError as exc:
+                self.note("*", f"protocol error: {exc}")
+                self.fail(Stop.PROTOCOL_ERROR, f"the server broke the SMTP protocol: {exc}")
+            if event is NEED_DATA:
+                timeout = self.budget(self.policy.reply_timeout)
+                outcome = self.check((yield Receive(timeout)))
+                assert isinstance(outcome, Received)  # noqa: S101 - the drivers' contract
+                try:
+                    self.conn.receive_data(outcome.data)
+                except RemoteProtocolError as exc:
+                    self.fail(Stop.PROTOCOL_ERROR, f"the server broke the SMTP protocol: {exc}")
+                if not outcome.data:
+                    self.note("*", "the server closed the connection")
+                continue
+            if isinstance(event, ConnectionClosed):
+                if partial and replies:
+                    return replies
+                self.fail(
+                    Stop.IO_FAILED, f"the server closed the connection during {self.report.phase}"
+                )
+            assert isinstance(event, Greeting | Response)  # noqa: S101 - exhaustive
+            for line in event.reply.lines:
+                self.note("<", f"{event.reply.code} {line}".rstrip())
+            replies.append(event.reply)
+        return replies
+
+    def ask(self, phase: str, command: Command) -> Generator[Action, Outcome, Reply]:
+        """Send one command and wait for its reply."""
+        self.report.phase = phase
+        yield from self.send([command])
+        (reply,) = yield from self.receive(1)
+        return reply
+
+    def quit(self) -> _Plan:
+        """Say QUIT, wait briefly for its reply, close. Failures here change nothing."""
+        if self.conn.state in (State.HELLO, State.READY, State.TRANSACTION, State.REFUSED):
+            try:
+                wire = self.conn.send(Quit())
+            except LocalProtocolError:  # pragma: no cover - the states above allow QUIT
+                wire = b""
+            self.note(">", "QUIT")
+            if isinstance((yield Send(wire)), Sent):
+                yield from self.drain_quit()
+        yield Close()
+
+    def drain_quit(self) -> _Plan:
+        """Read until QUIT's reply or the end, within a short time."""
+        while True:
+            try:
+                event = self.conn.next_event()
+            except RemoteProtocolError:
+                return
+            if event is not NEED_DATA:
+                if isinstance(event, Response) and isinstance(event.command, Quit):
+                    self.note("<", str(event.reply))
+                    return
+                if isinstance(event, ConnectionClosed):
+                    return
+                continue
+            left = self.deadline - self.clock() if self.deadline is not None else QUIT_TIMEOUT
+            outcome = yield Receive(max(0.0, min(QUIT_TIMEOUT, left)))
+            if not isinstance(outcome, Received):
+                return
+            try:
+                self.conn.receive_data(outcome.data)
+            except RemoteProtocolError:
+                return
+
+
+def converse(
+    *,
+    host: str,
+    ip: str,
+    port: int,
+    recipients: Sequence[Address],
+    random_local_part: str | None,
+    policy: Policy,
+    helo_name: str | None,
+    clock: Callable[[], float],
+    started: float,
+    deadline: float | None,
+    use_tls: bool = True,
+) -> Generator[Action, Outcome, SessionReport]:
+    """Plan one conversation with one mail host about *recipients* of one domain.
+
+    Args:
+        host: The mail host's name (for TLS server name indication and the report).
+        ip: The address to connect to.
+        port: The TCP port.
+        recipients: The addresses to ask about, all of the same domain.
+        random_local_part: The local part of the catch-all probe, or None for no probe.
+        policy: What to do.
+        helo_name: The name for EHLO/HELO, or None for our address literal.
+        clock: Monotonic seconds.
+        started: When the verification began (for the transcript).
+        deadline: When the whole verification's budget runs out, or None.
+        use_tls: False to skip STARTTLS on this connection (an opportunistic retry
+            after a failed handshake).
+
+    Returns:
+        The report of what was said, by the generator's return value.
+    """
+    report = SessionReport(host=host, probed=random_local_part is not None)
+    conv = _Conversation(
+        policy=policy,
+        report=report,
+        clock=clock,
+        started=started,
+        deadline=deadline,
+        keep_transcript=policy.transcript,
+    )
+    try:
+        yield from _converse(
+            conv,
+            ip=ip,
+            port=port,
+            recipients=recipients,
+            random_local_part=random_local_part,
+            helo_name=helo_name,
+            use_tls=use_tls,
+        )
+    except _Abort:
+        # Never reuse a connection that failed: abort it, say QUIT if it is still sane.
+        if report.stop in (Stop.REFUSED, Stop.TLS_UNAVAILABLE, Stop.PROTOCOL_ERROR):
+            if report.stop is Stop.PROTOCOL_ERROR:
+                conv.conn.abort()
+            yield from conv.quit()
+        elif report.stop is not Stop.CONNECT_FAILED:
+            conv.conn.abort()
+            yield Close()
+    return report
+
+
+def _converse(  # noqa: PLR0915 - one step after the other, on purpose
+    conv: _Conversation,
+    *,
+    ip: str,
+    port: int,
+    recipients: Sequence[Address],
+    random_local_part: str | None,
+    helo_name: str | None,
+    use_tls: bool,
+) -> _Plan:
+    policy, report = conv.policy, conv.report
+    verify_cert = policy.check_certificate
+
+    # Connect (with TLS at once on port 465).
+    conv.note("*", f"connect {report.host} [{ip}]:{port}")
+    outcome = conv.check(
+        (
+            yield Connect(
+                ip=ip,
+                port=port,
+                server_hostname=report.host,
+                implicit_tls=policy.implicit,
+                verify_certificate=verify_cert,
+                timeout=conv.budget(policy.connect_timeout),
+            )
+        )
+    )
+    assert isinstance(outcome, Connected)  # noqa: S101 - the drivers' contract
+    report.tls = policy.implicit
+    helo = helo_name or _address_literal(outcome.local_ip)
+
+    # Greeting.
+    report.phase = "greeting"
+    (greeting,) = yield from conv.receive(1)
+    if not greeting.is_positive:
+        conv.fail(Stop.REFUSED, "the server refused the session at its greeting", greeting)
+
+    # EHLO, with HELO as the fallback for servers that do not know EHLO.
+    ehlo = yield from conv.ask("ehlo", Ehlo(helo))
+    if ehlo.code in (500, 502) and not policy.implicit:
+        ehlo = yield from conv.ask("helo", Helo(helo))
+    if not ehlo.is_positive:
+        conv.fail(Stop.REFUSED, f"the server refused our {report.phase.upper()}", ehlo)
+
+    # STARTTLS.
+    wants_tls = use_tls and policy.tls != "off" and not policy.implicit
+    if wants_tls and conv.conn.extensions.starttls:
+        reply = yield from conv.ask("starttls", StartTLS())
+        if reply.code == 220:
+            outcome = conv.check(
+                (
+                    yield StartTLSHandshake(
+                        server_hostname=report.host,
+                        verify_certificate=verify_cert,
+                        timeout=conv.budget(policy.connect_timeout),
+                    )
+                )
+            )
+            conv.conn.start_tls_done()
+            report.tls = True
+            conv.note("*", "TLS started")
+            ehlo = yield from conv.ask("ehlo", Ehlo(helo))
+            if not ehlo.is_positive:
+                conv.fail(Stop.REFUSED, "the server refused our EHLO after STARTTLS", ehlo)
+        elif policy.tls == "required":
+            conv.fail(Stop.TLS_UNAVAILABLE, "the server refused STARTTLS", reply)
+        elif reply.code == 421:
+            conv.fail(Stop.REFUSED, "the server closed the session at STARTTLS", reply)
+    elif policy.tls == "required" and not policy.implicit:
+        conv.fail(Stop.TLS_UNAVAILABLE, "TLS is required and the server does not offer STARTTLS")
+
+    # SMTPUTF8: an internationalised local part cannot be asked about without it.
+    extensions = conv.conn.extensions
+    needs_utf8 = any(r.requires_smtputf8 for r in recipients)
+    if needs_utf8 and not extensions.smtputf8:
+        report.smtputf8_missing = True
+        report.phase = "ehlo"
+        report.detail = "the address needs SMTPUTF8 and the server does not offer it"
+        yield from conv.quit()
+        return
+
+    # The transaction: MAIL FROM, each RCPT TO, the catch-all probe, QUIT.
+    domain = recipients[0].ascii_domain
+    mail = MailFrom(policy.mail_from, smtputf8=needs_utf8)
+    rcpts = [RcptTo(r.smtp_path) for r in recipients]
+    if random_local_part is not None:
+        rcpts.append(RcptTo(f"{random_local_part}@{domain}"))
+    report.phase = "mail"
+    if extensions.pipelining:
+        yield from conv.send([mail, *rcpts, Quit()])
+        replies = yield from conv.receive(2 + len(rcpts), partial=True)
+        mail_reply, rcpt_replies = replies[0], replies[1 : 1 + len(rcpts)]
+        if not mail_reply.is_positive:
+            conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
+        report.phase = "rcpt"
+        _record_answers(report, recipients, rcpt_replies)
+        yield Close()
+        return
+
+    mail_reply = yield from conv.ask("mail", mail)
+    if not mail_reply.is_positive:
+        conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
+    rcpt_replies = []
+    for index, rcpt in enumerate(rcpts):
+        is_probe = index == len(recipients)
+        if is_probe and not any(reply.is_positive for reply in rcpt_replies):
+            break  # nobody accepted: the catch-all question does not arise
+        reply = yield from conv.ask("rcpt", rcpt)
+        rcpt_replies.append(reply)
+        if reply.code == 421:
+            break  # the server is closing the session
+    _record_answers(report, recipients, rcpt_replies)
+    report.phase = "rcpt"
+    yield from conv.quit()
+
+
+def _record_answers(
+    report: SessionReport, recipients: Sequence[Address], replies: Sequence[Reply]
+) -> None:
+    for index, reply in enumerate(replies):
+        if index < len(recipients):
+            report.answers[index] = reply
+        else:
+            report.random_reply = reply
+
+
+def _address_literal(ip: str) -> str:
+    """Our address as a HELO argument (RFC 5321 §4.1.3): ``[192.0.2.1]``, ``[IPv6:...]``."""
+    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
