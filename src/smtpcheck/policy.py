@@ -60,6 +60,9 @@ class Policy:
             at the same domain in the same session, to tell a mailbox that exists from
             a server that accepts everything.
         max_mx_hosts: How many mail hosts of a domain to try, in preference order.
+        max_recipients: How many RCPT TO one session may carry, the catch-all probe
+            included. Real MTAs slow down and then cut off clients after a number of
+            refused recipients (Postfix: 10 and 20 by default), so it stays small.
         retries: How many more rounds over the mail hosts when none could be reached.
         prefer_ipv6: Try a host's IPv6 addresses before its IPv4 ones.
         source_address: The local IP address to connect from, or None for the system's
@@ -90,6 +93,7 @@ class Policy:
     mail_from: str = ""
     catch_all_probe: bool = True
     max_mx_hosts: int = 3
+    max_recipients: int = 10
     retries: int = 0
     prefer_ipv6: bool = False
     source_address: str | None = None
@@ -113,12 +117,12 @@ class Policy:
             raise PolicyError("implicit TLS (port 465) cannot be combined with tls='off'")
         for name in ("connect_timeout", "reply_timeout", "dns_timeout", "timeout"):
             _check_timeout(name, getattr(self, name))
-        for name in ("max_mx_hosts", "retries"):
+        for name in ("max_mx_hosts", "max_recipients", "retries"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise PolicyError(f"{name} must be an int of 0 or more, not {value!r}")
-        if self.max_mx_hosts == 0:
-            raise PolicyError("max_mx_hosts must be at least 1")
+        if self.max_mx_hosts == 0 or self.max_recipients == 0:
+            raise PolicyError("max_mx_hosts and max_recipients must be at least 1")
         for name in ("helo_name", "mail_from", "source_address", "ca_file"):
             value = getattr(self, name)
             if value is not None and any(c in value for c in "\r\n\0"):

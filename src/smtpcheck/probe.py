@@ -513,12 +513,15 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
         yield from conv.quit()
         return
 
-    # The transaction: MAIL FROM, each RCPT TO, the catch-all probe, QUIT.
-    domain = recipients[0].ascii_domain
+    # The transaction: MAIL FROM, RCPT TO the first recipient, the catch-all probe right
+    # after it (a server that refuses a second RCPT has answered the real one already),
+    # the other recipients, QUIT.
     mail = MailFrom(policy.mail_from, smtputf8=needs_utf8)
     rcpts = [RcptTo(r.smtp_path) for r in recipients]
+    probe_at = None
     if random_local_part is not None:
-        rcpts.append(RcptTo(f"{random_local_part}@{domain}"))
+        probe_at = 1
+        rcpts.insert(probe_at, RcptTo(f"{random_local_part}@{recipients[0].ascii_domain}"))
     report.phase = "mail"
     if extensions.pipelining:
         yield from conv.send([mail, *rcpts, Quit()])
@@ -527,7 +530,7 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
         if not mail_reply.is_positive:
             conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
         report.phase = "rcpt"
-        _record_answers(report, recipients, rcpt_replies)
+        _record_answers(report, rcpt_replies, probe_at)
         yield Close()
         return
 
@@ -536,26 +539,26 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
         conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
     rcpt_replies = []
     for index, rcpt in enumerate(rcpts):
-        is_probe = index == len(recipients)
-        if is_probe and not any(reply.is_positive for reply in rcpt_replies):
-            break  # nobody accepted: the catch-all question does not arise
+        if index == probe_at and len(rcpts) == 2 and not rcpt_replies[0].is_positive:
+            break  # the only recipient was refused: the catch-all question does not arise
         reply = yield from conv.ask("rcpt", rcpt)
         rcpt_replies.append(reply)
+        _record_answers(report, rcpt_replies, probe_at)  # kept if the server drops us next
         if reply.code == 421:
             break  # the server is closing the session
-    _record_answers(report, recipients, rcpt_replies)
     report.phase = "rcpt"
     yield from conv.quit()
 
 
-def _record_answers(
-    report: SessionReport, recipients: Sequence[Address], replies: Sequence[Reply]
-) -> None:
+def _record_answers(report: SessionReport, replies: Sequence[Reply], probe_at: int | None) -> None:
+    """File each RCPT reply under its recipient's index, or as the probe's."""
+    recipient = 0
     for index, reply in enumerate(replies):
-        if index < len(recipients):
-            report.answers[index] = reply
-        else:
+        if index == probe_at:
             report.random_reply = reply
+        else:
+            report.answers[recipient] = reply
+            recipient += 1
 
 
 def _address_literal(ip: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from smtpcheck._errors import InvalidAddress
@@ -23,7 +23,16 @@ from smtpcheck.protocol import Reply
 from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
-__all__ = ["Resolve", "Resolved", "plan", "random_local_part"]
+__all__ = [
+    "DomainResults",
+    "Resolve",
+    "Resolved",
+    "invalid",
+    "parse",
+    "plan",
+    "plan_domain",
+    "random_local_part",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,32 @@ def random_local_part() -> str:
     return first + "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(15))
 
 
+def parse(address: str | Address, policy: Policy) -> Address | InvalidAddress:
+    """Step 1, syntax: the parsed address, or why it is not one."""
+    if isinstance(address, Address):
+        return address
+    try:
+        return parse_address(
+            address,
+            allow_domain_literal=policy.allow_domain_literal,
+            allow_single_label=policy.allow_single_label,
+            allow_special_use=policy.allow_special_use,
+        )
+    except InvalidAddress as exc:
+        return exc
+
+
+def invalid(given: str, error: InvalidAddress) -> Result:
+    """The result for an address whose syntax is invalid."""
+    return Result(
+        address=given,
+        normalized=None,
+        verdict=Verdict.UNDELIVERABLE,
+        reason=Reason.INVALID_SYNTAX,
+        detail=error.message,
+    )
+
+
 def plan(
     address: str | Address,
     *,
@@ -92,29 +127,81 @@ def plan(
         clock: Monotonic seconds.
         random_local: Makes the catch-all probe's local part.
     """
-    started = clock()
-    deadline = None if policy.timeout is None else started + policy.timeout
     given = address if isinstance(address, str) else address.normalized
+    parsed = parse(address, policy)
+    if isinstance(parsed, InvalidAddress):
+        return invalid(given, parsed)
+    batch = yield from plan_domain(
+        [(given, parsed)],
+        policy=policy,
+        helo_name=helo_name,
+        clock=clock,
+        random_local=random_local,
+    )
+    return batch.results[0]
 
-    def result(
-        verdict: Verdict,
-        reason: Reason,
+
+@dataclass(frozen=True, slots=True)
+class DomainResults:
+    """What :func:`plan_domain` found.
+
+    Attributes:
+        results: One result per address, in the order given.
+        random_reply: The reply to the catch-all probe, to reuse for the next addresses
+            of the same domain (None when it was not asked or not answered).
+    """
+
+    results: list[Result]
+    random_reply: Reply | None
+
+
+def plan_domain(
+    items: Sequence[tuple[str, Address]],
+    *,
+    policy: Policy,
+    helo_name: str | None,
+    clock: Callable[[], float],
+    random_local: Callable[[], str] = random_local_part,
+    random_reply: Reply | None = None,
+) -> Generator[PlanAction, PlanOutcome, DomainResults]:
+    """Plan the verification of addresses of one domain: DNS once, few connections.
+
+    The addresses (each with its text as given) share one domain. They are asked in as
+    few sessions as the server allows: up to ``policy.max_recipients`` RCPT TO in each,
+    a new session for those a server left unanswered (it dropped us, or said ``452
+    4.5.3`` too many recipients), as long as each session answers some. Each attempt
+    has the whole ``policy.timeout`` budget, however many hosts it tries.
+
+    Args:
+        items: ``(as given, parsed)`` pairs of one domain.
+        policy: What to do.
+        helo_name: The EHLO name, or None for our address literal.
+        clock: Monotonic seconds.
+        random_local: Makes the catch-all probe's local part.
+        random_reply: The catch-all probe's reply learned earlier for this domain; the
+            probe is not asked again when it is given.
+    """
+    started = clock()
+    results: list[Result | None] = [None] * len(items)
+    first = items[0][1]
+
+    def finish(
+        index: int,
+        found: Classification,
         *,
-        parsed: Address | None = None,
-        report: SessionReport | None = None,
+        mx: str | None = None,
         reply: Reply | None = None,
         catch_all: bool | None = None,
         detail: str | None = None,
         transcript: tuple[TranscriptLine, ...] = (),
-    ) -> Result:
-        return Result(
+    ) -> None:
+        given, parsed = items[index]
+        results[index] = Result(
             address=given,
-            normalized=parsed.normalized if parsed is not None else None,
-            verdict=verdict,
-            reason=reason,
-            mx=report.host
-            if report is not None and report.stop is not Stop.CONNECT_FAILED
-            else None,
+            normalized=parsed.normalized,
+            verdict=found.verdict,
+            reason=found.reason,
+            mx=mx,
             reply=reply,
             catch_all=catch_all,
             elapsed=max(0.0, clock() - started),
@@ -122,31 +209,16 @@ def plan(
             transcript=transcript,
         )
 
-    # 1. Syntax.
-    if isinstance(address, Address):
-        parsed = address
-    else:
-        try:
-            parsed = parse_address(
-                address,
-                allow_domain_literal=policy.allow_domain_literal,
-                allow_single_label=policy.allow_single_label,
-                allow_special_use=policy.allow_special_use,
-            )
-        except InvalidAddress as exc:
-            return result(Verdict.UNDELIVERABLE, Reason.INVALID_SYNTAX, detail=exc.message)
-
     # 2. DNS: where does mail for this domain go?
-    if parsed.domain_literal is not None:
-        ip = str(parsed.domain_literal)
+    if first.domain_literal is not None:
+        ip = str(first.domain_literal)
         hosts: tuple[MailHost, ...] = (MailHost(name=ip, preference=0, addresses=(ip,)),)
     else:
         lifetime = policy.dns_timeout
-        if deadline is not None:
-            left = deadline - clock()
-            lifetime = left if lifetime is None else min(lifetime, left)
+        if policy.timeout is not None:
+            lifetime = policy.timeout if lifetime is None else min(lifetime, policy.timeout)
         outcome = yield Resolve(
-            domain=parsed.ascii_domain,
+            domain=first.ascii_domain,
             lifetime=lifetime,
             prefer_ipv6=policy.prefer_ipv6,
             max_hosts=policy.max_mx_hosts,
@@ -157,11 +229,77 @@ def plan(
             found = _DNS_STATUS.get(
                 answer.status, Classification(Verdict.UNDELIVERABLE, Reason.NO_MAIL_SERVER)
             )
-            return result(found.verdict, found.reason, parsed=parsed, detail=answer.detail)
+            for index in range(len(items)):
+                finish(index, found, detail=answer.detail)
+            return DomainResults(_done(results), random_reply)
         hosts = answer.hosts[: policy.max_mx_hosts]
 
-    # 3. SMTP: ask the mail hosts in order until one answers the RCPT question.
-    probe_local = random_local() if policy.catch_all_probe else None
+    # 3. SMTP: sessions until every address has its answer or no session makes progress.
+    transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in range(len(items))}
+    pending = list(range(len(items)))
+    while pending:
+        batch = pending[: max(1, policy.max_recipients - (random_reply is None))]
+        probe_local = random_local() if policy.catch_all_probe and random_reply is None else None
+        report = yield from _ask_hosts(
+            hosts,
+            [items[i][1] for i in batch],
+            probe_local=probe_local,
+            policy=policy,
+            helo_name=helo_name,
+            clock=clock,
+        )
+        for index in batch:
+            transcripts[index].extend(report.transcript)
+        if report.random_reply is not None:
+            random_reply = report.random_reply
+        answered = {
+            batch[position]: reply
+            for position, reply in report.answers.items()
+            if not _ask_again(reply)
+        }
+        if not answered:
+            # The session itself failed: every address it carried shares its fate.
+            found, reply, detail = _session_failure(report)
+            for index in batch:
+                finish(
+                    index,
+                    found,
+                    mx=_mx(report),
+                    reply=reply,
+                    detail=detail,
+                    transcript=tuple(transcripts[index]),
+                )
+            pending = pending[len(batch) :]
+            continue
+        probed = policy.catch_all_probe
+        for index, real in answered.items():
+            found, catch_all = classify_recipient(
+                real, random_reply if probed else None, probed=probed
+            )
+            finish(
+                index,
+                found,
+                mx=report.host,
+                reply=real,
+                catch_all=catch_all,
+                transcript=tuple(transcripts[index]),
+            )
+        pending = [index for index in pending if index not in answered]
+    return DomainResults(_done(results), random_reply)
+
+
+def _ask_hosts(
+    hosts: Sequence[MailHost],
+    recipients: Sequence[Address],
+    *,
+    probe_local: str | None,
+    policy: Policy,
+    helo_name: str | None,
+    clock: Callable[[], float],
+) -> Generator[PlanAction, PlanOutcome, SessionReport]:
+    """Ask the mail hosts in order until one answers, within one time budget."""
+    started = clock()
+    deadline = None if policy.timeout is None else started + policy.timeout
     transcript: list[TranscriptLine] = []
     report: SessionReport | None = None
     for _round in range(policy.retries + 1):
@@ -173,7 +311,7 @@ def plan(
                         host=host.name,
                         ip=ip,
                         port=host.port or policy.port,
-                        recipients=[parsed],
+                        recipients=recipients,
                         random_local_part=probe_local,
                         policy=policy,
                         helo_name=helo_name,
@@ -184,17 +322,20 @@ def plan(
                     )
                     transcript.extend(report.transcript)
                     # Opportunistic TLS that fails is retried in plaintext, as MTAs do.
-                    if report.stop is not Stop.TLS_FAILED or policy.tls != "opportunistic":
-                        break
-                    if not use_tls:
+                    retry_plain = (
+                        use_tls and report.stop is Stop.TLS_FAILED and policy.tls == "opportunistic"
+                    )
+                    if not retry_plain:
                         break
                     use_tls = False
                 if _settled(report):
-                    return _conclude(report, result, parsed, tuple(transcript))
+                    report.transcript = transcript
+                    return report
                 if report.stop is not Stop.CONNECT_FAILED:
                     break  # this host answered, badly: try the next host
     assert report is not None  # noqa: S101 - hosts and their addresses are never empty
-    return _conclude(report, result, parsed, tuple(transcript))
+    report.transcript = transcript
+    return report
 
 
 def _settled(report: SessionReport) -> bool:
@@ -202,41 +343,43 @@ def _settled(report: SessionReport) -> bool:
     return report.stop is Stop.TIMEOUT or not report.try_next_host
 
 
-def _conclude(
-    report: SessionReport,
-    result: Callable[..., Result],
-    parsed: Address,
-    transcript: tuple[TranscriptLine, ...],
-) -> Result:
-    """Step 4: classify the deciding conversation into the Result."""
-    found, catch_all, reply, detail = _classify(report)
-    return result(
-        found.verdict,
-        found.reason,
-        parsed=parsed,
-        report=report,
-        reply=reply,
-        catch_all=catch_all,
-        detail=detail,
-        transcript=transcript,
-    )
+def _ask_again(reply: Reply) -> bool:
+    """Whether a recipient's reply asks for another session rather than answering.
+
+    ``452 4.5.3`` too many recipients (RFC 5321 §4.5.3.1.10), and ``421``: the server is
+    closing this session (Postfix after too many errors), not judging the recipient.
+    """
+    if reply.code == 421:
+        return True
+    if reply.code not in (451, 452):
+        return False
+    if reply.enhanced is not None and str(reply.enhanced) == "4.5.3":
+        return True
+    return "too many recipients" in reply.text.lower()
 
 
-def _classify(
-    report: SessionReport,
-) -> tuple[Classification, bool | None, Reply | None, str | None]:
-    """Read a conversation's report: verdict and reason, catch-all, deciding reply, detail."""
+def _mx(report: SessionReport) -> str | None:
+    return None if report.stop is Stop.CONNECT_FAILED else report.host
+
+
+def _session_failure(report: SessionReport) -> tuple[Classification, Reply | None, str | None]:
+    """What a session that answered no recipient says about each of them."""
     if report.smtputf8_missing:
         found = Classification(Verdict.UNKNOWN, Reason.SMTPUTF8_UNSUPPORTED)
-        return found, None, None, report.detail
+        return found, None, report.detail
     if report.stop is Stop.REFUSED and report.reply is not None:
-        return classify_reply(Phase(report.phase), report.reply), None, report.reply, report.detail
+        return classify_reply(Phase(report.phase), report.reply), report.reply, report.detail
     if report.stop is not None:
         found = Classification(Verdict.UNKNOWN, _STOPS.get(report.stop, Reason.PROTOCOL_ERROR))
-        return found, None, report.reply, report.detail
-    real = report.answers.get(0)
-    if real is None:
-        found = Classification(Verdict.UNKNOWN, Reason.CONNECTION_FAILED)
-        return found, None, None, "the server closed the connection before answering RCPT TO"
-    found, catch_all = classify_recipient(real, report.random_reply, probed=report.probed)
-    return found, catch_all, real, None
+        return found, report.reply, report.detail
+    deferred = next(iter(report.answers.values()), None)
+    if deferred is not None:
+        return classify_reply(Phase.RCPT, deferred), deferred, report.detail
+    found = Classification(Verdict.UNKNOWN, Reason.CONNECTION_FAILED)
+    return found, None, "the server closed the connection before answering RCPT TO"
+
+
+def _done(results: list[Result | None]) -> list[Result]:
+    done = [r for r in results if r is not None]
+    assert len(done) == len(results)  # noqa: S101 - every address gets exactly one result
+    return done
