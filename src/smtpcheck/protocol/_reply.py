@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["EnhancedStatus", "Reply"]
+from smtpcheck._errors import LocalProtocolError
+
+__all__ = ["EnhancedStatus", "Reply", "format_reply"]
 
 # RFC 3463 §2: class "." subject "." detail; class is 2, 4 or 5, subject 0-999, detail 0-999.
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
@@ -105,3 +107,30 @@ class Reply:
 
     def __str__(self) -> str:
         return " / ".join(f"{self.code} {line}".rstrip() for line in self.lines)
+
+
+def format_reply(reply: Reply) -> bytes:
+    r"""Write *reply* as a server would send it: one CRLF-ended line per text line.
+
+    Every line but the last has a ``-`` after the code, the last a space. The text is
+    encoded as UTF-8 with ``surrogateescape``, so a reply that was parsed from bytes is
+    written back to the same bytes. The enhanced code is written only as part of the
+    text, where :class:`Reply` finds it.
+
+    >>> format_reply(Reply(250, ("mx.example.com", "PIPELINING")))
+    b'250-mx.example.com\r\n250 PIPELINING\r\n'
+
+    Raises:
+        LocalProtocolError: A line contains CR or LF, or text that cannot be encoded.
+    """
+    out = bytearray()
+    last = len(reply.lines) - 1
+    for index, line in enumerate(reply.lines):
+        if "\r" in line or "\n" in line:
+            raise LocalProtocolError("a reply line must not contain CR or LF")
+        try:
+            text = line.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:
+            raise LocalProtocolError("a reply line cannot be encoded as UTF-8") from exc
+        out += b"%d%s%s\r\n" % (reply.code, b" " if index == last else b"-", text)
+    return bytes(out)
