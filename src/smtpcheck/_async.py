@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
 from smtpcheck._drivers import client_context, describe_os_error, helo_name, resolver_failure
 from smtpcheck.address import Address
@@ -33,7 +35,12 @@ from smtpcheck.resolver import ResolverProtocol
 from smtpcheck.result import Result
 from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
 
-__all__ = ["run"]
+__all__ = ["Gate", "drive", "run"]
+
+_T = TypeVar("_T")
+
+#: Makes the context entered around each connection, from its IP address and port.
+Gate = Callable[[str, int], AbstractAsyncContextManager[object]]
 
 # Stop reading from the socket while this much is buffered and unread.
 _HIGH_WATER = 65536
@@ -43,7 +50,26 @@ async def run(address: str | Address, *, policy: Policy, resolver: ResolverProto
     """Verify *address* with asyncio."""
     helo = await asyncio.to_thread(helo_name, policy.helo_name)
     steps = plan(address, policy=policy, helo_name=helo, clock=time.monotonic)
-    return await _Driver(policy, resolver).drive(steps)
+    return await drive(steps, policy=policy, resolver=resolver)
+
+
+async def drive(
+    steps: Generator[PlanAction, PlanOutcome, _T],
+    *,
+    policy: Policy,
+    resolver: ResolverProtocol,
+    gate: Gate | None = None,
+) -> _T:
+    """Carry out any plan (one address, or the addresses of a domain); return its value.
+
+    Args:
+        steps: The plan.
+        policy: The policy the plan was made with (source address, CA file).
+        resolver: Answers the plan's DNS questions.
+        gate: Entered before each connection and left when it closes: a bulk run's
+            cap on connections per mail host.
+    """
+    return await _Driver(policy, resolver, gate).drive(steps)
 
 
 class _Stream(asyncio.Protocol):
@@ -103,21 +129,23 @@ class _Stream(asyncio.Protocol):
 class _Driver:
     """Carries out one plan's actions on at most one connection at a time."""
 
-    def __init__(self, policy: Policy, resolver: ResolverProtocol) -> None:
+    def __init__(self, policy: Policy, resolver: ResolverProtocol, gate: Gate | None) -> None:
         self.policy = policy
         self.resolver = resolver
+        self.gate = gate
+        self.held: AbstractAsyncContextManager[object] | None = None
         self.stream: _Stream | None = None
 
-    async def drive(self, steps: Generator[PlanAction, PlanOutcome, Result]) -> Result:
+    async def drive(self, steps: Generator[PlanAction, PlanOutcome, _T]) -> _T:
         try:
             action = next(steps)
             while True:
                 action = steps.send(await self.act(action))
         except StopIteration as stop:
-            result: Result = stop.value
-            return result
+            value: _T = stop.value
+            return value
         finally:
-            self.close()
+            await self.aclose()
             steps.close()
 
     async def act(self, action: PlanAction) -> PlanOutcome:
@@ -126,7 +154,7 @@ class _Driver:
         if isinstance(action, Connect):
             return await self.connect(action)
         if isinstance(action, Close):
-            self.close()
+            await self.aclose()
             return Sent()
         stream = self.stream
         if stream is None or stream.transport is None:  # pragma: no cover - plan contract
@@ -159,6 +187,15 @@ class _Driver:
         return Resolved(hosts)
 
     async def connect(self, action: Connect) -> PlanOutcome:
+        if self.gate is not None:
+            self.held = self.gate(action.ip, action.port)
+            await self.held.__aenter__()
+        outcome = await self.open(action)
+        if isinstance(outcome, Failed):
+            await self.aclose()
+        return outcome
+
+    async def open(self, action: Connect) -> PlanOutcome:
         loop = asyncio.get_running_loop()
         source = (self.policy.source_address, 0) if self.policy.source_address else None
         context = None
@@ -211,7 +248,10 @@ class _Driver:
         stream.transport = transport
         return TLSStarted()
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self.stream is not None and self.stream.transport is not None:
             self.stream.transport.close()
         self.stream = None
+        held, self.held = self.held, None
+        if held is not None:
+            await held.__aexit__(None, None, None)

@@ -10,6 +10,7 @@ import socket
 import ssl
 import time
 from collections.abc import Generator
+from typing import TypeVar
 
 from smtpcheck._drivers import client_context, describe_os_error, helo_name, resolver_failure
 from smtpcheck.address import Address
@@ -31,7 +32,9 @@ from smtpcheck.resolver import ResolverProtocol
 from smtpcheck.result import Result
 from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
 
-__all__ = ["run"]
+__all__ = ["drive", "run"]
+
+_T = TypeVar("_T")
 
 _READ_SIZE = 65536
 
@@ -41,6 +44,13 @@ def run(address: str | Address, *, policy: Policy, resolver: ResolverProtocol) -
     steps = plan(
         address, policy=policy, helo_name=helo_name(policy.helo_name), clock=time.monotonic
     )
+    return drive(steps, policy=policy, resolver=resolver)
+
+
+def drive(
+    steps: Generator[PlanAction, PlanOutcome, _T], *, policy: Policy, resolver: ResolverProtocol
+) -> _T:
+    """Carry out any plan (one address, or the addresses of a domain); return its value."""
     return _Driver(policy, resolver).drive(steps)
 
 
@@ -52,14 +62,14 @@ class _Driver:
         self.resolver = resolver
         self.sock: socket.socket | None = None
 
-    def drive(self, steps: Generator[PlanAction, PlanOutcome, Result]) -> Result:
+    def drive(self, steps: Generator[PlanAction, PlanOutcome, _T]) -> _T:
         try:
             action = next(steps)
             while True:
                 action = steps.send(self.act(action))
         except StopIteration as stop:
-            result: Result = stop.value
-            return result
+            value: _T = stop.value
+            return value
         finally:
             self.close()
             steps.close()
