@@ -320,8 +320,10 @@ class _Conversation:
                     Stop.IO_FAILED, f"the server closed the connection during {self.report.phase}"
                 )
             assert isinstance(event, Greeting | Response)  # noqa: S101 - exhaustive
-            for line in event.reply.lines:
-                self.note("<", f"{event.reply.code} {line}".rstrip())
+            last = len(event.reply.lines) - 1
+            for number, line in enumerate(event.reply.lines):
+                separator = " " if number == last else "-"
+                self.note("<", f"{event.reply.code}{separator}{line}".rstrip())
             replies.append(event.reply)
         return replies
 

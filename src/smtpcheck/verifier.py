@@ -237,6 +237,7 @@ def plan_domain(
     # 3. SMTP: sessions until every address has its answer or no session makes progress.
     transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in range(len(items))}
     pending = list(range(len(items)))
+    last: dict[int, Reply] = {}  # each address's latest RCPT reply
     while pending:
         batch = pending[: max(1, policy.max_recipients - (random_reply is None))]
         probe_local = random_local() if policy.catch_all_probe and random_reply is None else None
@@ -252,15 +253,17 @@ def plan_domain(
             transcripts[index].extend(report.transcript)
         if report.random_reply is not None:
             random_reply = report.random_reply
-        answered = {
-            batch[position]: reply
-            for position, reply in report.answers.items()
-            if not _ask_again(reply)
-        }
-        if not answered:
-            # The session itself failed: every address it carried shares its fate.
-            found, reply, detail = _session_failure(report)
-            for index in batch:
+        replies = {batch[position]: reply for position, reply in report.answers.items()}
+        last.update(replies)
+        final = {index: reply for index, reply in replies.items() if not _ask_again(reply)}
+        # Another session for the rest only when this one settled some: so every
+        # session makes progress, and a lone address never costs a second one.
+        settled = batch if not final else list(final)
+        probed = policy.catch_all_probe
+        for index in settled:
+            real = last.get(index)
+            if real is None:
+                found, reply, detail = _session_failure(report)
                 finish(
                     index,
                     found,
@@ -269,10 +272,7 @@ def plan_domain(
                     detail=detail,
                     transcript=tuple(transcripts[index]),
                 )
-            pending = pending[len(batch) :]
-            continue
-        probed = policy.catch_all_probe
-        for index, real in answered.items():
+                continue
             found, catch_all = classify_recipient(
                 real, random_reply if probed else None, probed=probed
             )
@@ -284,7 +284,7 @@ def plan_domain(
                 catch_all=catch_all,
                 transcript=tuple(transcripts[index]),
             )
-        pending = [index for index in pending if index not in answered]
+        pending = [index for index in pending if index not in settled]
     return DomainResults(_done(results), random_reply)
 
 
@@ -346,16 +346,19 @@ def _settled(report: SessionReport) -> bool:
 def _ask_again(reply: Reply) -> bool:
     """Whether a recipient's reply asks for another session rather than answering.
 
-    ``452 4.5.3`` too many recipients (RFC 5321 §4.5.3.1.10), and ``421``: the server is
-    closing this session (Postfix after too many errors), not judging the recipient.
+    ``452 4.5.3`` too many recipients (RFC 5321 §4.5.3.1.10), ``421`` (the server closes
+    this session, as Postfix does after too many errors), and any rate limit (Exim's
+    ``550 Too many unknown recipients`` before it drops us): they judge the session,
+    not the recipient.
     """
     if reply.code == 421:
         return True
-    if reply.code not in (451, 452):
-        return False
-    if reply.enhanced is not None and str(reply.enhanced) == "4.5.3":
+    if reply.code in (451, 452) and (
+        (reply.enhanced is not None and str(reply.enhanced) == "4.5.3")
+        or "too many recipients" in reply.text.lower()
+    ):
         return True
-    return "too many recipients" in reply.text.lower()
+    return classify_reply(Phase.RCPT, reply).reason is Reason.RATE_LIMITED
 
 
 def _mx(report: SessionReport) -> str | None:
@@ -372,9 +375,6 @@ def _session_failure(report: SessionReport) -> tuple[Classification, Reply | Non
     if report.stop is not None:
         found = Classification(Verdict.UNKNOWN, _STOPS.get(report.stop, Reason.PROTOCOL_ERROR))
         return found, report.reply, report.detail
-    deferred = next(iter(report.answers.values()), None)
-    if deferred is not None:
-        return classify_reply(Phase.RCPT, deferred), deferred, report.detail
     found = Classification(Verdict.UNKNOWN, Reason.CONNECTION_FAILED)
     return found, None, "the server closed the connection before answering RCPT TO"
 
