@@ -185,8 +185,12 @@ def classify_recipient(
     * the real address accepted and probing turned off: deliverable, catch-all unknown;
     * accepted, probe refused as no such mailbox: deliverable, not a catch-all;
     * accepted, probe accepted: risky, a catch-all;
-    * accepted, but the probe was not answered, or answered with anything else (a 4xx,
-      a block, an unrecognised 5xx): risky, catch-all unknown. Calling a catch-all's
+    * accepted, probe deferred (greylisted, rate limited, a temporary failure): unknown
+      with the probe's reason. The server has not yet shown whether it tells mailboxes
+      apart; asking again later settles it (a greylisting server greylists the random
+      address as a new triple even when it lets the real one through);
+    * accepted, but the probe was not answered, or answered with anything else (a
+      block, an unrecognised 5xx): risky, catch-all unknown. Calling a catch-all's
       answer deliverable is the second worst error, so without the proof that the server
       tells mailboxes apart the "yes" is not trusted.
 
@@ -219,7 +223,15 @@ def classify_recipient(
     catch_all = _catch_all(random_probe)
     if classification != _ACCEPTED or catch_all is False:
         return classification, catch_all
+    if catch_all is None and random_probe is not None:
+        deferred = classify_reply(Phase.RCPT, random_probe)
+        if deferred.reason in _DEFERRALS:
+            return deferred, None
     return _CATCH_ALL, catch_all
+
+
+#: A probe answered with one of these was deferred, not judged: ask again later.
+_DEFERRALS = frozenset({Reason.GREYLISTED, Reason.RATE_LIMITED, Reason.TEMPORARY_FAILURE})
 
 
 def _catch_all(random_probe: Reply | None) -> bool | None:

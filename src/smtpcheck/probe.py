@@ -249,10 +249,10 @@ class _Conversation:
             self.fail(Stop.TIMEOUT, "the verification's time budget ran out")
         return left if step is None else min(step, left)
 
-    def note(self, direction: str, text: str) -> None:
+    def note(self, direction: str, text: str, at: float | None = None) -> None:
         if self.keep_transcript:
-            at = self.clock() - self.started
-            self.report.transcript.append(TranscriptLine(direction=direction, text=text, at=at))
+            when = self.clock() - self.started if at is None else at
+            self.report.transcript.append(TranscriptLine(direction=direction, text=text, at=when))
 
     def fail(self, stop: Stop, detail: str, reply: Reply | None = None) -> None:
         self.report.stop = stop
@@ -278,13 +278,14 @@ class _Conversation:
     def send(self, commands: Sequence[Command]) -> _Plan:
         """Send *commands* in one write (pipelined when there are several)."""
         data = b""
+        at = self.clock() - self.started  # one write: one moment for all its lines
         for command in commands:
             try:
                 wire = self.conn.send(command)
             except LocalProtocolError as exc:
                 self.fail(Stop.PROTOCOL_ERROR, f"cannot send {type(command).__name__}: {exc}")
             data += wire
-            self.note(">", wire.decode("utf-8", "replace").rstrip("\r\n"))
+            self.note(">", wire.decode("utf-8", "replace").rstrip("\r\n"), at)
         self.check((yield Send(data)))
 
     def receive(

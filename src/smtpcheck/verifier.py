@@ -9,6 +9,7 @@ carry the actions out; this module alone decides what happens next.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from collections.abc import Callable, Generator, Sequence
@@ -72,16 +73,23 @@ _STOPS: dict[Stop, Reason] = {
 }
 
 _RANDOM_ALPHABET = string.ascii_lowercase + string.digits
+# Known to this process only: the probe's local part cannot be guessed from outside.
+_PROCESS_SECRET = secrets.token_bytes(32)
 
 
-def random_local_part() -> str:
-    """An unguessable local part for the catch-all probe, such as ``'q7x0m2k9d4w1b8z3'``.
+def random_local_part(domain: str) -> str:
+    """The catch-all probe's local part for *domain*, such as ``'q7x0m2k9d4w1b8z3'``.
 
     Sixteen lower-case letters and digits, starting with a letter: plain enough that no
-    server refuses it for its shape, random enough that no mailbox has it.
+    server refuses it for its shape, random enough that no mailbox has it. It is drawn
+    from a secret made at start-up, so it is unguessable, yet the same for a domain
+    throughout the process: a greylisting server that deferred the probe lets it
+    through when it is asked again, as it does for the real address.
     """
-    first = secrets.choice(string.ascii_lowercase)
-    return first + "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(15))
+    digest = hashlib.blake2b(domain.encode(), key=_PROCESS_SECRET, digest_size=16).digest()
+    letters = [_RANDOM_ALPHABET[byte % len(_RANDOM_ALPHABET)] for byte in digest]
+    letters[0] = string.ascii_lowercase[digest[0] % len(string.ascii_lowercase)]
+    return "".join(letters)
 
 
 def parse(address: str | Address, policy: Policy) -> Address | InvalidAddress:
@@ -116,7 +124,7 @@ def plan(
     policy: Policy,
     helo_name: str | None,
     clock: Callable[[], float],
-    random_local: Callable[[], str] = random_local_part,
+    random_local: Callable[[str], str] = random_local_part,
 ) -> Generator[PlanAction, PlanOutcome, Result]:
     """Plan the verification of one address; the generator returns its :class:`Result`.
 
@@ -125,7 +133,7 @@ def plan(
         policy: What to do.
         helo_name: The EHLO name, or None for our address literal.
         clock: Monotonic seconds.
-        random_local: Makes the catch-all probe's local part.
+        random_local: Makes the catch-all probe's local part for a domain.
     """
     given = address if isinstance(address, str) else address.normalized
     parsed = parse(address, policy)
@@ -161,7 +169,7 @@ def plan_domain(
     policy: Policy,
     helo_name: str | None,
     clock: Callable[[], float],
-    random_local: Callable[[], str] = random_local_part,
+    random_local: Callable[[str], str] = random_local_part,
     random_reply: Reply | None = None,
 ) -> Generator[PlanAction, PlanOutcome, DomainResults]:
     """Plan the verification of addresses of one domain: DNS once, few connections.
@@ -177,7 +185,7 @@ def plan_domain(
         policy: What to do.
         helo_name: The EHLO name, or None for our address literal.
         clock: Monotonic seconds.
-        random_local: Makes the catch-all probe's local part.
+        random_local: Makes the catch-all probe's local part for a domain.
         random_reply: The catch-all probe's reply learned earlier for this domain; the
             probe is not asked again when it is given.
     """
@@ -240,7 +248,11 @@ def plan_domain(
     last: dict[int, Reply] = {}  # each address's latest RCPT reply
     while pending:
         batch = pending[: max(1, policy.max_recipients - (random_reply is None))]
-        probe_local = random_local() if policy.catch_all_probe and random_reply is None else None
+        probe_local = (
+            random_local(first.ascii_domain)
+            if policy.catch_all_probe and random_reply is None
+            else None
+        )
         report = yield from _ask_hosts(
             hosts,
             [items[i][1] for i in batch],
@@ -276,11 +288,13 @@ def plan_domain(
             found, catch_all = classify_recipient(
                 real, random_reply if probed else None, probed=probed
             )
+            # An accepted address whose probe was deferred is decided by the probe.
+            deferred = real.is_positive and found.verdict is Verdict.UNKNOWN
             finish(
                 index,
                 found,
                 mx=report.host,
-                reply=real,
+                reply=random_reply if deferred else real,
                 catch_all=catch_all,
                 transcript=tuple(transcripts[index]),
             )

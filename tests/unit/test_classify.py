@@ -786,8 +786,12 @@ ODD_5XX = r(554, "Transaction failed")
         pytest.param(OK, NOUSER_REPLY, True, ACCEPTED, False, id="accepted-random-rejected"),
         pytest.param(OK, DISABLED_REPLY, True, ACCEPTED, False, id="random-disabled"),
         pytest.param(OK, OK, True, CATCH_ALL, True, id="accepted-random-accepted"),
-        pytest.param(OK, GREY_REPLY, True, CATCH_ALL, None, id="random-greylisted"),
-        pytest.param(OK, TOO_MANY, True, CATCH_ALL, None, id="random-too-many"),
+        pytest.param(
+            OK, GREY_REPLY, True, (Verdict.UNKNOWN, Reason.GREYLISTED), None, id="random-greylisted"
+        ),
+        pytest.param(
+            OK, TOO_MANY, True, (Verdict.UNKNOWN, Reason.RATE_LIMITED), None, id="random-too-many"
+        ),
         pytest.param(OK, FULL_REPLY, True, CATCH_ALL, None, id="random-full"),
         pytest.param(OK, BLOCKED_REPLY, True, CATCH_ALL, None, id="random-blocked"),
         pytest.param(OK, ODD_5XX, True, CATCH_ALL, None, id="random-unrecognised-5xx"),
