@@ -342,7 +342,8 @@ def _ask_hosts(
                     if not retry_plain:
                         break
                     use_tls = False
-                if _settled(report):
+                out_of_time = deadline is not None and clock() >= deadline
+                if out_of_time or not report.try_next_host:
                     report.transcript = transcript
                     return report
                 if report.stop is not Stop.CONNECT_FAILED:
@@ -350,11 +351,6 @@ def _ask_hosts(
     assert report is not None  # noqa: S101 - hosts and their addresses are never empty
     report.transcript = transcript
     return report
-
-
-def _settled(report: SessionReport) -> bool:
-    """Whether no other host or address should be asked after this conversation."""
-    return report.stop is Stop.TIMEOUT or not report.try_next_host
 
 
 def _ask_again(reply: Reply) -> bool:
