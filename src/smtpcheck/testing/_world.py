@@ -394,7 +394,7 @@ class MailWorld:
         """The ready-made world: one ``.test`` domain per behaviour.
 
         Every server is ``mx.<domain>`` with mailboxes ``alice`` and ``bob`` (and
-        ``jörg`` on ``ok.test``). See :data:`DEFAULT_DOMAINS` for the table.
+        ``jörg`` on ``ok.test``). See :data:`DEFAULT_SERVERS` for the table.
 
         Example:
             >>> with MailWorld.default() as world:
