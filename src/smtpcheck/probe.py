@@ -340,11 +340,12 @@ class _Conversation:
         if self.conn.state in (State.HELLO, State.READY, State.TRANSACTION, State.REFUSED):
             try:
                 wire = self.conn.send(Quit())
-            except LocalProtocolError:  # pragma: no cover - the states above allow QUIT
+            except LocalProtocolError:  # replies still pending on a server without pipelining
                 wire = b""
-            self.note(">", "QUIT")
-            if isinstance((yield Send(wire)), Sent):
-                yield from self.drain_quit()
+            if wire:
+                self.note(">", "QUIT")
+                if isinstance((yield Send(wire)), Sent):
+                    yield from self.drain_quit()
         yield Close()
 
     def drain_quit(self) -> _Plan:
