@@ -9,13 +9,21 @@ paused instead of filling memory.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-from smtpcheck._drivers import client_context, describe_os_error, helo_name, resolver_failure
+from smtpcheck._drivers import (
+    PROXY_MISSING,
+    client_context,
+    describe_os_error,
+    helo_name,
+    proxy_error,
+    resolver_failure,
+)
 from smtpcheck.address import Address
 from smtpcheck.policy import Policy
 from smtpcheck.probe import (
@@ -70,6 +78,14 @@ async def drive(
             cap on connections per mail host.
     """
     return await _Driver(policy, resolver, gate).drive(steps)
+
+
+async def _through_proxy(url: str, action: Connect) -> socket.socket:
+    """A connected socket to the action's address through the SOCKS proxy at *url*."""
+    from python_socks.async_.asyncio import Proxy  # noqa: PLC0415 - an optional extra
+
+    proxy = Proxy.from_url(url)
+    return await proxy.connect(dest_host=action.ip, dest_port=action.port)
 
 
 class _Stream(asyncio.Protocol):
@@ -202,22 +218,33 @@ class _Driver:
         if action.implicit_tls:
             context = client_context(verify=action.verify_certificate, ca_file=self.policy.ca_file)
         stream = _Stream()
+        server_hostname = action.server_hostname if context else None
         try:
             async with asyncio.timeout(action.timeout):
-                await loop.create_connection(
-                    lambda: stream,
-                    action.ip,
-                    action.port,
-                    ssl=context,
-                    server_hostname=action.server_hostname if context else None,
-                    local_addr=source,
-                )
+                if self.policy.proxy is None:
+                    await loop.create_connection(
+                        lambda: stream,
+                        action.ip,
+                        action.port,
+                        ssl=context,
+                        server_hostname=server_hostname,
+                        local_addr=source,
+                    )
+                else:
+                    sock = await _through_proxy(self.policy.proxy, action)
+                    await loop.create_connection(
+                        lambda: stream, sock=sock, ssl=context, server_hostname=server_hostname
+                    )
         except TimeoutError:
             return Failed(FailureKind.CONNECT, "no connection in time")
         except ssl.SSLError as exc:
             return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
         except OSError as exc:
             return Failed(FailureKind.CONNECT, describe_os_error(exc))
+        except ImportError:
+            return Failed(FailureKind.CONNECT, PROXY_MISSING)
+        except Exception as exc:  # noqa: BLE001 - python-socks' own errors: the proxy failed
+            return Failed(FailureKind.CONNECT, proxy_error(exc))
         self.stream = stream
         assert stream.transport is not None  # noqa: S101 - set by connection_made
         peer = stream.transport.get_extra_info("sockname")

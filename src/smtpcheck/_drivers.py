@@ -61,3 +61,11 @@ def default_helo_name() -> str | None:
 def helo_name(configured: str | None) -> str | None:
     """The configured HELO name, else this machine's (see :func:`default_helo_name`)."""
     return configured if configured else default_helo_name()
+
+
+PROXY_MISSING = "a proxy needs python-socks: pip install 'smtpcheck[socks]'"
+
+
+def proxy_error(exc: Exception) -> str:
+    """A sentence for a proxy's failure: it could not reach the proxy, or the target."""
+    return f"through the proxy: {exc}"

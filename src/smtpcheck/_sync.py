@@ -12,7 +12,14 @@ import time
 from collections.abc import Generator
 from typing import TypeVar
 
-from smtpcheck._drivers import client_context, describe_os_error, helo_name, resolver_failure
+from smtpcheck._drivers import (
+    PROXY_MISSING,
+    client_context,
+    describe_os_error,
+    helo_name,
+    proxy_error,
+    resolver_failure,
+)
 from smtpcheck.address import Address
 from smtpcheck.policy import Policy
 from smtpcheck.probe import (
@@ -110,16 +117,29 @@ class _Driver:
             hosts = resolver_failure(action.domain, exc)
         return Resolved(hosts)
 
-    def connect(self, action: Connect) -> PlanOutcome:
-        source = (self.policy.source_address, 0) if self.policy.source_address else None
-        try:
-            sock = socket.create_connection(
+    def open(self, action: Connect) -> socket.socket:
+        """A TCP connection to the action's address, directly or through the proxy."""
+        if self.policy.proxy is None:
+            source = (self.policy.source_address, 0) if self.policy.source_address else None
+            return socket.create_connection(
                 (action.ip, action.port), timeout=action.timeout, source_address=source
             )
+        from python_socks.sync import Proxy  # noqa: PLC0415 - an optional extra
+
+        proxy = Proxy.from_url(self.policy.proxy)
+        return proxy.connect(dest_host=action.ip, dest_port=action.port, timeout=action.timeout)
+
+    def connect(self, action: Connect) -> PlanOutcome:
+        try:
+            sock = self.open(action)
         except TimeoutError:
             return Failed(FailureKind.CONNECT, "no connection in time")
         except OSError as exc:
             return Failed(FailureKind.CONNECT, describe_os_error(exc))
+        except ImportError:
+            return Failed(FailureKind.CONNECT, PROXY_MISSING)
+        except Exception as exc:  # noqa: BLE001 - python-socks' own errors: the proxy failed
+            return Failed(FailureKind.CONNECT, proxy_error(exc))
         self.sock = sock
         local_ip = str(sock.getsockname()[0])
         if action.implicit_tls:

@@ -21,6 +21,7 @@ __all__ = ["Policy", "TLSMode"]
 TLSMode = Literal["opportunistic", "required", "off"]
 
 _TLS_MODES = ("opportunistic", "required", "off")
+_PROXY_SCHEMES = ("socks5://", "socks5h://", "socks4://", "socks4a://")
 
 
 def _check_timeout(name: str, value: float | None) -> None:
@@ -67,6 +68,11 @@ class Policy:
         prefer_ipv6: Try a host's IPv6 addresses before its IPv4 ones.
         source_address: The local IP address to connect from, or None for the system's
             choice.
+        proxy: A SOCKS proxy to connect through, as a URL such as
+            ``socks5://user:password@proxy.example.net:1080`` (``socks4://`` too), for
+            hosts whose own port 25 is blocked. Needs the ``socks`` extra
+            (``pip install 'smtpcheck[socks]'``). Set ``helo_name`` with it: the
+            servers see the proxy's address, not ours.
         connect_timeout: For the TCP connection (and an implicit TLS handshake).
         reply_timeout: For each reply, the greeting included.
         dns_timeout: For the whole DNS look-up of a domain's mail hosts.
@@ -77,6 +83,22 @@ class Policy:
             ``.localhost`` (RFC 6761), for test worlds.
         allow_single_label: Accept single-label domains such as ``localhost``.
         allow_domain_literal: Accept domain literals such as ``user@[192.0.2.1]``.
+        concurrency: Bulk runs (:func:`~smtpcheck.verify_many`): how many connections
+            may be open at once, overall.
+        host_concurrency: Bulk runs: how many connections may be open at once to one
+            mail host (one IP address and port). Keep it small: servers count them.
+        greylist_retries: Bulk runs: how many more times to ask for an address whose
+            result is :attr:`~smtpcheck.Reason.GREYLISTED`, each ``greylist_delay``
+            after the last. A single :func:`~smtpcheck.verify` ignores it.
+        greylist_delay: Bulk runs: how long to wait before asking a greylisted address
+            again (greylisting servers usually want 1 to 5 minutes).
+        rate_limit_retries: Bulk runs: how many more times to ask for an address whose
+            result is :attr:`~smtpcheck.Reason.RATE_LIMITED`, after the host's back-off.
+        rate_limit_delay: Bulk runs: when a mail host answers an address with
+            :attr:`~smtpcheck.Reason.RATE_LIMITED` or
+            :attr:`~smtpcheck.Reason.TEMPORARY_FAILURE`, new connections to it wait this
+            long; the wait doubles with each such batch in a row, up to eight times this,
+            and a batch without them ends it.
 
     >>> Policy(port=587, tls="required").implicit
     False
@@ -97,6 +119,7 @@ class Policy:
     retries: int = 0
     prefer_ipv6: bool = False
     source_address: str | None = None
+    proxy: str | None = None
     connect_timeout: float | None = 10.0
     reply_timeout: float | None = 30.0
     dns_timeout: float | None = 10.0
@@ -105,6 +128,12 @@ class Policy:
     allow_special_use: bool = False
     allow_single_label: bool = False
     allow_domain_literal: bool = False
+    concurrency: int = 20
+    host_concurrency: int = 2
+    greylist_retries: int = 0
+    greylist_delay: float = 300.0
+    rate_limit_retries: int = 1
+    rate_limit_delay: float = 5.0
 
     def __post_init__(self) -> None:
         if isinstance(self.port, bool) or not isinstance(self.port, int):
@@ -117,13 +146,29 @@ class Policy:
             raise PolicyError("implicit TLS (port 465) cannot be combined with tls='off'")
         for name in ("connect_timeout", "reply_timeout", "dns_timeout", "timeout"):
             _check_timeout(name, getattr(self, name))
-        for name in ("max_mx_hosts", "max_recipients", "retries"):
+        for name in ("greylist_delay", "rate_limit_delay"):
+            if getattr(self, name) is None:
+                raise PolicyError(f"{name} must be a number of seconds, not None")
+            _check_timeout(name, getattr(self, name))
+        for name in (
+            "max_mx_hosts",
+            "max_recipients",
+            "retries",
+            "concurrency",
+            "host_concurrency",
+            "greylist_retries",
+            "rate_limit_retries",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise PolicyError(f"{name} must be an int of 0 or more, not {value!r}")
         if self.max_mx_hosts == 0 or self.max_recipients == 0:
             raise PolicyError("max_mx_hosts and max_recipients must be at least 1")
-        for name in ("helo_name", "mail_from", "source_address", "ca_file"):
+        if self.concurrency == 0 or self.host_concurrency == 0:
+            raise PolicyError("concurrency and host_concurrency must be at least 1")
+        if self.proxy is not None and not self.proxy.lower().startswith(_PROXY_SCHEMES):
+            raise PolicyError(f"proxy must be a socks5:// or socks4:// URL, not {self.proxy!r}")
+        for name in ("helo_name", "mail_from", "source_address", "ca_file", "proxy"):
             value = getattr(self, name)
             if value is not None and any(c in value for c in "\r\n\0"):
                 raise PolicyError(f"{name} must not contain CR, LF or NUL")

@@ -1,0 +1,8 @@
+"""``python -m smtpcheck``: the same program as the ``smtpcheck`` command."""
+
+from __future__ import annotations
+
+from smtpcheck.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
