@@ -17,6 +17,7 @@ from smtpcheck._errors import (
     SMTPCheckError,
 )
 from smtpcheck.address import Address, parse_address
+from smtpcheck.bulk import averify_many, verify_many
 from smtpcheck.policy import Policy, TLSMode
 from smtpcheck.protocol import EnhancedStatus, Reply
 from smtpcheck.resolver import DomainStatus, MailHost, MailHosts, Resolver, ResolverProtocol
@@ -47,6 +48,8 @@ __all__ = [
     "Verdict",
     "__version__",
     "averify",
+    "averify_many",
     "parse_address",
     "verify",
+    "verify_many",
 ]

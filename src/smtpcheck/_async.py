@@ -204,8 +204,9 @@ class _Driver:
 
     async def connect(self, action: Connect) -> PlanOutcome:
         if self.gate is not None:
-            self.held = self.gate(action.ip, action.port)
-            await self.held.__aenter__()
+            gate = self.gate(action.ip, action.port)
+            await gate.__aenter__()
+            self.held = gate  # only once entered: a cancelled wait releases nothing
         outcome = await self.open(action)
         if isinstance(outcome, Failed):
             await self.aclose()

@@ -156,7 +156,8 @@ class DomainResults:
     Attributes:
         results: One result per address, in the order given.
         random_reply: The reply to the catch-all probe, to reuse for the next addresses
-            of the same domain (None when it was not asked or not answered).
+            of the same domain (None when it was not asked, not answered, or deferred
+            with a ``4xx``).
     """
 
     results: list[Result]
@@ -263,7 +264,10 @@ def plan_domain(
         )
         for index in batch:
             transcripts[index].extend(report.transcript)
-        if report.random_reply is not None:
+        # This session's probe decides its own answers; only a definitive one (accepted,
+        # or refused for good) is kept for the next sessions: a deferred one is asked again.
+        probe_reply = report.random_reply or random_reply
+        if report.random_reply is not None and not report.random_reply.is_transient:
             random_reply = report.random_reply
         replies = {batch[position]: reply for position, reply in report.answers.items()}
         last.update(replies)
@@ -286,7 +290,7 @@ def plan_domain(
                 )
                 continue
             found, catch_all = classify_recipient(
-                real, random_reply if probed else None, probed=probed
+                real, probe_reply if probed else None, probed=probed
             )
             # An accepted address whose probe was deferred is decided by the probe.
             deferred = real.is_positive and found.verdict is Verdict.UNKNOWN
@@ -294,7 +298,7 @@ def plan_domain(
                 index,
                 found,
                 mx=report.host,
-                reply=random_reply if deferred else real,
+                reply=probe_reply if deferred else real,
                 catch_all=catch_all,
                 transcript=tuple(transcripts[index]),
             )
