@@ -24,7 +24,7 @@ V, R = Verdict, Reason
 # answered in the same round trip (pipelining), and None otherwise: either is right.
 ANY = object()
 
-POLICY = Policy(allow_special_use=True, helo_name="verifier.example.net", timeout=5.0)
+POLICY = Policy(allow_special_use=True, helo_name="verifier.example.net", timeout=10.0)
 
 
 def run_sync(address: str, world: MailWorld, policy: Policy = POLICY) -> Result:
