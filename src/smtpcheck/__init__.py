@@ -5,8 +5,6 @@
 'xn--exmple-cua.org'
 """
 
-from __future__ import annotations
-
 from smtpcheck._api import averify, verify
 from smtpcheck._errors import (
     InvalidAddress,
@@ -18,17 +16,25 @@ from smtpcheck._errors import (
 )
 from smtpcheck.address import Address, parse_address
 from smtpcheck.bulk import averify_many, verify_many
+from smtpcheck.doctor import Audit, Check, CheckStatus, audit
+from smtpcheck.enrich import AddressList, Enrichment
+from smtpcheck.mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck.policy import Policy, TLSMode
 from smtpcheck.protocol import EnhancedStatus, Reply
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts, Resolver, ResolverProtocol
+from smtpcheck.resolver import Resolver, ResolverProtocol
 from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Address",
+    "AddressList",
+    "Audit",
+    "Check",
+    "CheckStatus",
     "DomainStatus",
     "EnhancedStatus",
+    "Enrichment",
     "InvalidAddress",
     "LocalProtocolError",
     "MailHost",
@@ -47,6 +53,7 @@ __all__ = [
     "TranscriptLine",
     "Verdict",
     "__version__",
+    "audit",
     "averify",
     "averify_many",
     "parse_address",

@@ -1,4 +1,4 @@
-"""The command line: ``smtpcheck verify`` and ``smtpcheck demo``.
+"""The command line: ``smtpcheck verify``, ``smtpcheck demo`` and ``smtpcheck doctor``.
 
 ``smtpcheck`` and ``python -m smtpcheck`` are the same program, :func:`main`.
 
@@ -9,6 +9,9 @@ Exit status:
 - 2: a usage error (a bad option, an unreadable file);
 - 130: interrupted (Ctrl-C); the results written so far are kept, and running the same
   command again resumes.
+
+``smtpcheck doctor`` has its own: 0 ready, 1 a check failed, 2 usage error, 3 something
+could not be checked (see :mod:`smtpcheck.doctor`).
 
 Results go out as they complete, one JSON line each, flushed at once, so that an
 interrupted or crashed run loses no finished result. Running ``smtpcheck verify -i IN -o
@@ -33,7 +36,9 @@ from typing import IO, Any, NoReturn
 
 from tqdm import tqdm
 
+from smtpcheck import doctor
 from smtpcheck._errors import PolicyError
+from smtpcheck.enrich import AddressList
 from smtpcheck.policy import Policy
 from smtpcheck.resolver import Resolver, ResolverProtocol
 from smtpcheck.result import Result, Verdict
@@ -171,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_verify(commands)
     _add_demo(commands)
+    doctor.add_parser(commands)
     return parser
 
 
@@ -307,6 +313,29 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
         '"transcript" list of {direction, text, at} in JSON',
     )
     policy.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="connect through a SOCKS proxy, socks5://[user:password@]host:port "
+        "(needs pip install 'smtpcheck[socks]')",
+    )
+    policy.add_argument(
+        "--allow",
+        action="append",
+        metavar="ENTRY",
+        help="a domain (example.com) or address taken as deliverable without asking (repeatable)",
+    )
+    policy.add_argument(
+        "--deny",
+        action="append",
+        metavar="ENTRY",
+        help="a domain or address refused without asking (repeatable)",
+    )
+    policy.add_argument(
+        "--disposable-undeliverable",
+        action="store_true",
+        help="call addresses at disposable-address domains undeliverable without asking",
+    )
+    policy.add_argument(
         "--allow-test-domains",
         action="store_true",
         help="accept special-use and single-label domains such as .test and localhost "
@@ -349,6 +378,17 @@ def _policy(args: argparse.Namespace) -> Policy:
         changes["transcript"] = True
     if args.allow_test_domains:
         changes["allow_special_use"] = changes["allow_single_label"] = True
+    if args.proxy is not None:
+        changes["proxy"] = args.proxy
+    if args.disposable_undeliverable:
+        changes["disposable_undeliverable"] = True
+    for name in ("allow", "deny"):
+        entries = getattr(args, name)
+        if entries:
+            try:
+                changes[name] = AddressList.of(entries)
+            except ValueError as error:
+                raise UsageError(f"--{name}: {error}") from None
     known = {field.name for field in dataclasses.fields(Policy)}
     unknown = sorted(f"--{name.replace('_', '-')}" for name in changes if name not in known)
     if unknown:
@@ -493,9 +533,13 @@ def _shorten(text: str, width: int) -> str:
 def _what_happened(result: Result) -> str:
     reply = result.reply
     if reply is None:
-        return result.detail or ""
-    parts = [str(reply.code), str(reply.enhanced) if reply.enhanced else "", reply.text]
-    return " ".join(part for part in parts if part)
+        said = result.detail or ""
+    else:
+        parts = [str(reply.code), str(reply.enhanced) if reply.enhanced else "", reply.text]
+        said = " ".join(part for part in parts if part)
+    if result.suggestion is not None:
+        said = f"(did you mean {result.suggestion}?) {said}".rstrip()
+    return said
 
 
 def render_table(results: Sequence[Result], *, width: int = 100, transcript: bool = False) -> str:
@@ -843,10 +887,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "verify": _verify_command,
         "demo": _demo_command,
+        "doctor": doctor.run,
     }
     command = commands.get(args.command)
     if command is None:
-        _error("error: give a command: verify or demo (see smtpcheck --help)")
+        _error("error: give a command: verify, demo or doctor (see smtpcheck --help)")
         return EXIT_USAGE
     try:
         return command(args)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from smtpcheck._errors import PolicyError
+from smtpcheck.enrich import AddressList
 
 __all__ = ["Policy", "TLSMode"]
 
@@ -21,6 +22,7 @@ __all__ = ["Policy", "TLSMode"]
 TLSMode = Literal["opportunistic", "required", "off"]
 
 _TLS_MODES = ("opportunistic", "required", "off")
+_NOBODY = AddressList()
 _PROXY_SCHEMES = ("socks5://", "socks5h://", "socks4://", "socks4a://")
 
 
@@ -83,6 +85,13 @@ class Policy:
             ``.localhost`` (RFC 6761), for test worlds.
         allow_single_label: Accept single-label domains such as ``localhost``.
         allow_domain_literal: Accept domain literals such as ``user@[192.0.2.1]``.
+        allow: Addresses and domains taken as deliverable without asking (reason
+            ``allowed``): an :class:`~smtpcheck.enrich.AddressList`.
+        deny: Addresses and domains refused without asking (reason ``denied``). An
+            address entry beats a domain entry; at the same level, deny wins.
+        disposable_undeliverable: Call addresses at disposable-address domains
+            undeliverable (reason ``disposable``) without asking, instead of ``risky``
+            when their server accepts them.
         concurrency: Bulk runs (:func:`~smtpcheck.verify_many`): how many connections
             may be open at once, overall.
         host_concurrency: Bulk runs: how many connections may be open at once to one
@@ -128,6 +137,9 @@ class Policy:
     allow_special_use: bool = False
     allow_single_label: bool = False
     allow_domain_literal: bool = False
+    allow: AddressList = _NOBODY
+    deny: AddressList = _NOBODY
+    disposable_undeliverable: bool = False
     concurrency: int = 20
     host_concurrency: int = 2
     greylist_retries: int = 0
@@ -166,6 +178,9 @@ class Policy:
             raise PolicyError("max_mx_hosts and max_recipients must be at least 1")
         if self.concurrency == 0 or self.host_concurrency == 0:
             raise PolicyError("concurrency and host_concurrency must be at least 1")
+        for name in ("allow", "deny"):
+            if not isinstance(getattr(self, name), AddressList):
+                raise PolicyError(f"{name} must be an AddressList: AddressList.of([...])")
         if self.proxy is not None and not self.proxy.lower().startswith(_PROXY_SCHEMES):
             raise PolicyError(f"proxy must be a socks5:// or socks4:// URL, not {self.proxy!r}")
         for name in ("helo_name", "mail_from", "source_address", "ca_file", "proxy"):

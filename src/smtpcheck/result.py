@@ -75,6 +75,10 @@ class Reason(enum.Enum):
     PROTOCOL_ERROR = "protocol_error"
     #: The server's answer could not be interpreted with confidence.
     UNRECOGNIZED_REPLY = "unrecognized_reply"
+    #: On the policy's allow list: taken as deliverable without asking.
+    ALLOWED = "allowed"
+    #: On the policy's deny list: refused without asking.
+    DENIED = "denied"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +111,12 @@ class Result:
         catch_all: Whether the domain accepted a random local part; None when not probed.
         elapsed: Seconds the verification took.
         detail: A sentence for a person, explaining failures that have no SMTP reply.
+        disposable: The domain (or a parent) is a disposable-address provider.
+        role_account: The local part names a role (``info``, ``postmaster``), not a
+            person.
+        free_provider: The domain is a free consumer webmail provider.
+        suggestion: The address the person probably meant when the domain looks like a
+            typo of a popular one (``gmial.com``), whatever the verdict; else None.
         transcript: The commands and replies exchanged, when the policy asked for them.
     """
 
@@ -119,6 +129,10 @@ class Result:
     catch_all: bool | None = None
     elapsed: float = 0.0
     detail: str | None = None
+    disposable: bool = False
+    role_account: bool = False
+    free_provider: bool = False
+    suggestion: str | None = None
     transcript: tuple[TranscriptLine, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,4 +160,8 @@ class Result:
             "catch_all": self.catch_all,
             "elapsed_ms": round(self.elapsed * 1000),
             "detail": self.detail,
+            "disposable": self.disposable,
+            "role_account": self.role_account,
+            "free_provider": self.free_provider,
+            "suggestion": self.suggestion,
         }

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from smtpcheck._errors import InvalidAddress
 from smtpcheck.address import Address, parse_address
 from smtpcheck.classify import Classification, Phase, classify_recipient, classify_reply
+from smtpcheck.enrich import Enrichment, enrich, screen
+from smtpcheck.mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck.policy import Policy
 from smtpcheck.probe import Action, Outcome, SessionReport, Stop, converse
 from smtpcheck.protocol import Reply
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
 __all__ = [
@@ -62,6 +63,10 @@ _DNS_STATUS: dict[DomainStatus, Classification] = {
     DomainStatus.NO_MAIL_SERVER: Classification(Verdict.UNDELIVERABLE, Reason.NO_MAIL_SERVER),
     DomainStatus.DNS_FAILURE: Classification(Verdict.UNKNOWN, Reason.DNS_FAILURE),
 }
+
+_ALLOWED = Classification(Verdict.DELIVERABLE, Reason.ALLOWED)
+_DENIED = Classification(Verdict.UNDELIVERABLE, Reason.DENIED)
+_DISPOSABLE = Classification(Verdict.UNDELIVERABLE, Reason.DISPOSABLE)
 
 _STOPS: dict[Stop, Reason] = {
     Stop.CONNECT_FAILED: Reason.CONNECTION_FAILED,
@@ -190,62 +195,32 @@ def plan_domain(
         random_reply: The catch-all probe's reply learned earlier for this domain; the
             probe is not asked again when it is given.
     """
-    started = clock()
-    results: list[Result | None] = [None] * len(items)
-    first = items[0][1]
-
-    def finish(
-        index: int,
-        found: Classification,
-        *,
-        mx: str | None = None,
-        reply: Reply | None = None,
-        catch_all: bool | None = None,
-        detail: str | None = None,
-        transcript: tuple[TranscriptLine, ...] = (),
-    ) -> None:
-        given, parsed = items[index]
-        results[index] = Result(
-            address=given,
-            normalized=parsed.normalized,
-            verdict=found.verdict,
-            reason=found.reason,
-            mx=mx,
-            reply=reply,
-            catch_all=catch_all,
-            elapsed=max(0.0, clock() - started),
-            detail=detail,
-            transcript=transcript,
-        )
+    out = _Collector(items, clock)
+    # Offline answers first: the policy's lists, and disposable domains when the policy
+    # refuses them. These addresses need neither DNS nor SMTP.
+    pending: list[int] = []
+    for index, (_, parsed) in enumerate(items):
+        offline = _offline(parsed, out.enrichments[index], policy)
+        if offline is None:
+            pending.append(index)
+        else:
+            out.finish(index, offline[0], detail=offline[1])
+    if not pending:
+        return DomainResults(out.done(), random_reply)
 
     # 2. DNS: where does mail for this domain go?
-    if first.domain_literal is not None:
-        ip = str(first.domain_literal)
-        hosts: tuple[MailHost, ...] = (MailHost(name=ip, preference=0, addresses=(ip,)),)
-    else:
-        lifetime = policy.dns_timeout
-        if policy.timeout is not None:
-            lifetime = policy.timeout if lifetime is None else min(lifetime, policy.timeout)
-        outcome = yield Resolve(
-            domain=first.ascii_domain,
-            lifetime=lifetime,
-            prefer_ipv6=policy.prefer_ipv6,
-            max_hosts=policy.max_mx_hosts,
+    first = items[0][1]
+    hosts = yield from _find_hosts(first, policy)
+    if isinstance(hosts, MailHosts):
+        found = _DNS_STATUS.get(
+            hosts.status, Classification(Verdict.UNDELIVERABLE, Reason.NO_MAIL_SERVER)
         )
-        assert isinstance(outcome, Resolved)  # noqa: S101 - the drivers' contract
-        answer = outcome.hosts
-        if answer.status is not DomainStatus.OK or not answer.hosts:
-            found = _DNS_STATUS.get(
-                answer.status, Classification(Verdict.UNDELIVERABLE, Reason.NO_MAIL_SERVER)
-            )
-            for index in range(len(items)):
-                finish(index, found, detail=answer.detail)
-            return DomainResults(_done(results), random_reply)
-        hosts = answer.hosts[: policy.max_mx_hosts]
+        for index in pending:
+            out.finish(index, found, detail=hosts.detail)
+        return DomainResults(out.done(), random_reply)
 
     # 3. SMTP: sessions until every address has its answer or no session makes progress.
-    transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in range(len(items))}
-    pending = list(range(len(items)))
+    transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in pending}
     last: dict[int, Reply] = {}  # each address's latest RCPT reply
     while pending:
         batch = pending[: max(1, policy.max_recipients - (random_reply is None))]
@@ -275,12 +250,11 @@ def plan_domain(
         # Another session for the rest only when this one settled some: so every
         # session makes progress, and a lone address never costs a second one.
         settled = batch if not final else list(final)
-        probed = policy.catch_all_probe
         for index in settled:
             real = last.get(index)
             if real is None:
                 found, reply, detail = _session_failure(report)
-                finish(
+                out.finish(
                     index,
                     found,
                     mx=_mx(report),
@@ -289,12 +263,13 @@ def plan_domain(
                     transcript=tuple(transcripts[index]),
                 )
                 continue
+            probed = policy.catch_all_probe
             found, catch_all = classify_recipient(
                 real, probe_reply if probed else None, probed=probed
             )
             # An accepted address whose probe was deferred is decided by the probe.
             deferred = real.is_positive and found.verdict is Verdict.UNKNOWN
-            finish(
+            out.finish(
                 index,
                 found,
                 mx=report.host,
@@ -303,7 +278,95 @@ def plan_domain(
                 transcript=tuple(transcripts[index]),
             )
         pending = [index for index in pending if index not in settled]
-    return DomainResults(_done(results), random_reply)
+    return DomainResults(out.done(), random_reply)
+
+
+class _Collector:
+    """The results of one domain's addresses, each with its offline facts."""
+
+    def __init__(self, items: Sequence[tuple[str, Address]], clock: Callable[[], float]) -> None:
+        self.items = items
+        self.clock = clock
+        self.started = clock()
+        self.enrichments = [enrich(parsed) for _, parsed in items]
+        self.results: list[Result | None] = [None] * len(items)
+
+    def finish(
+        self,
+        index: int,
+        found: Classification,
+        *,
+        mx: str | None = None,
+        reply: Reply | None = None,
+        catch_all: bool | None = None,
+        detail: str | None = None,
+        transcript: tuple[TranscriptLine, ...] = (),
+    ) -> None:
+        """Record the result of the address at *index*."""
+        given, parsed = self.items[index]
+        facts = self.enrichments[index]
+        if facts.disposable and found.verdict is Verdict.DELIVERABLE:
+            # A throw-away mailbox that exists today: not one to keep.
+            found = Classification(Verdict.RISKY, Reason.DISPOSABLE)
+        self.results[index] = Result(
+            address=given,
+            normalized=parsed.normalized,
+            verdict=found.verdict,
+            reason=found.reason,
+            mx=mx,
+            reply=reply,
+            catch_all=catch_all,
+            elapsed=max(0.0, self.clock() - self.started),
+            detail=detail,
+            disposable=facts.disposable,
+            role_account=facts.role_account,
+            free_provider=facts.free_provider,
+            suggestion=facts.suggestion,
+            transcript=transcript,
+        )
+
+    def done(self) -> list[Result]:
+        """Every result, in the order of the items: each address has exactly one."""
+        done = [r for r in self.results if r is not None]
+        assert len(done) == len(self.results)  # noqa: S101 - exactly one result each
+        return done
+
+
+def _find_hosts(
+    first: Address, policy: Policy
+) -> Generator[PlanAction, PlanOutcome, tuple[MailHost, ...] | MailHosts]:
+    """Step 2: the hosts to ask, or the DNS answer that says there are none."""
+    if first.domain_literal is not None:
+        ip = str(first.domain_literal)
+        return (MailHost(name=ip, preference=0, addresses=(ip,)),)
+    lifetime = policy.dns_timeout
+    if policy.timeout is not None:
+        lifetime = policy.timeout if lifetime is None else min(lifetime, policy.timeout)
+    outcome = yield Resolve(
+        domain=first.ascii_domain,
+        lifetime=lifetime,
+        prefer_ipv6=policy.prefer_ipv6,
+        max_hosts=policy.max_mx_hosts,
+    )
+    assert isinstance(outcome, Resolved)  # noqa: S101 - the drivers' contract
+    answer = outcome.hosts
+    if answer.status is not DomainStatus.OK or not answer.hosts:
+        return answer
+    return answer.hosts[: policy.max_mx_hosts]
+
+
+def _offline(
+    parsed: Address, facts: Enrichment, policy: Policy
+) -> tuple[Classification, str] | None:
+    """The answer the policy gives without asking anyone, with its detail, or None."""
+    listed = screen(parsed, allow=policy.allow, deny=policy.deny)
+    if listed == "allowed":
+        return _ALLOWED, "on the policy's allow list"
+    if listed == "denied":
+        return _DENIED, "on the policy's deny list"
+    if facts.disposable and policy.disposable_undeliverable:
+        return _DISPOSABLE, "a disposable-address domain"
+    return None
 
 
 def _ask_hosts(
@@ -391,9 +454,3 @@ def _session_failure(report: SessionReport) -> tuple[Classification, Reply | Non
         return found, report.reply, report.detail
     found = Classification(Verdict.UNKNOWN, Reason.CONNECTION_FAILED)
     return found, None, "the server closed the connection before answering RCPT TO"
-
-
-def _done(results: list[Result | None]) -> list[Result]:
-    done = [r for r in results if r is not None]
-    assert len(done) == len(results)  # noqa: S101 - every address gets exactly one result
-    return done

@@ -527,3 +527,53 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert record["reason"] == "invalid_syntax"
     assert main(["verify", "--table", "not an address"]) == 1
     assert "invalid_syntax" in capsys.readouterr().out
+
+
+def test_allow_deny_and_enrichment_fields(world_args: list[str]) -> None:
+    done = run(
+        "verify",
+        "--json",
+        *world_args,
+        "--allow",
+        "nobody@ok.test",
+        "--deny",
+        "bob@ok.test",
+        "nobody@ok.test",
+        "bob@ok.test",
+        "info@gmial.com",
+    )
+    records = by_address(json_lines(done.stdout))
+    assert (records["nobody@ok.test"]["verdict"], records["nobody@ok.test"]["reason"]) == (
+        "deliverable",
+        "allowed",
+    )
+    assert records["bob@ok.test"]["reason"] == "denied"
+    typo = records["info@gmial.com"]
+    assert (typo["role_account"], typo["suggestion"]) == (True, "info@gmail.com")
+    for record in records.values():
+        assert {"disposable", "role_account", "free_provider", "suggestion"} <= set(record)
+
+
+def test_the_table_says_did_you_mean(world_args: list[str]) -> None:
+    done = run("verify", "--table", *world_args, "alice@gmial.com")
+    assert "did you mean alice@gmail.com?" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--allow", "not a domain"],
+        ["--proxy", "http://127.0.0.1:8080"],
+    ],
+)
+def test_bad_list_and_proxy_options_are_usage_errors(args: list[str]) -> None:
+    done = run("verify", *args, "a@example.com")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_is_a_command() -> None:
+    done = run("doctor", "--help")
+    assert done.returncode == 0
+    assert "--public-ip" in done.stdout

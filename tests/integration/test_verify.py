@@ -357,3 +357,46 @@ def test_real_dns_path(tmp_path: Path) -> None:
             smtpcheck.verify("a@nxdomain.test", policy=policy, resolver=resolver).reason
             is R.NO_SUCH_DOMAIN
         )
+
+
+def test_allow_and_deny_lists_skip_the_probe(mail_world: MailWorld) -> None:
+    policy = POLICY.replace(
+        allow=smtpcheck.AddressList.of(["nobody@ok.test"]),
+        deny=smtpcheck.AddressList.of(["ok.test"]),
+    )
+    allowed = run_sync("nobody@ok.test", mail_world, policy)
+    denied = run_async("alice@ok.test", mail_world, policy)
+    assert (allowed.verdict, allowed.reason) == (V.DELIVERABLE, R.ALLOWED)
+    assert (denied.verdict, denied.reason) == (V.UNDELIVERABLE, R.DENIED)
+    assert mail_world.stats("mx.ok.test").connections == 0
+    assert mail_world.resolver.lookups == []
+
+
+def test_enrichment_flags_on_every_result(mail_world: MailWorld) -> None:
+    result = run_sync("Info+news@ok.test", mail_world)
+    assert (result.role_account, result.disposable, result.free_provider) == (True, False, False)
+    assert result.to_dict()["role_account"] is True
+    typo = run_sync("alice@gmial.com", mail_world)  # not in the world: NXDOMAIN
+    assert typo.reason is R.NO_SUCH_DOMAIN
+    assert typo.suggestion == "alice@gmail.com"
+    invalid = run_sync("not an address", mail_world)
+    assert (invalid.suggestion, invalid.role_account) == (None, False)
+
+
+def test_disposable_domains() -> None:
+    world = (
+        MailWorld()
+        .add_server("mx.mailinator.com", domains=["mailinator.com"], mailboxes=["alice"])
+        .add_domain("mailinator.com", mx=["mx.mailinator.com"])
+    )
+    with world:
+        risky = run_sync("alice@mailinator.com", world)
+        assert (risky.verdict, risky.reason, risky.disposable) == (V.RISKY, R.DISPOSABLE, True)
+        refused = run_sync(
+            "alice@mailinator.com", world, POLICY.replace(disposable_undeliverable=True)
+        )
+        assert (refused.verdict, refused.reason) == (V.UNDELIVERABLE, R.DISPOSABLE)
+        assert world.stats("mx.mailinator.com").connections == 1  # the first one only
+        # A disposable mailbox that does not exist is undeliverable for that reason.
+        missing = run_sync("nobody@mailinator.com", world)
+        assert missing.reason is R.MAILBOX_NOT_FOUND

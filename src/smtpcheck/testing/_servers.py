@@ -83,6 +83,9 @@ class Behaviour:
         style: The wording of the replies.
         smtputf8: Advertise SMTPUTF8 and accept UTF-8 addresses.
         pipelining: Advertise PIPELINING.
+        echo_client_address: Name the client's address in the first line of the EHLO
+            reply, as Gmail does (``250-mx.example at your service, [203.0.113.7]``);
+            ``smtpcheck doctor`` reads the public IP from it.
 
     Example:
         >>> Behaviour(greylist_seconds=300).greylist_seconds
@@ -108,6 +111,7 @@ class Behaviour:
     style: ReplyStyle = ReplyStyle.POSTFIX
     smtputf8: bool = True
     pipelining: bool = True
+    echo_client_address: bool = False
 
     def __post_init__(self) -> None:
         for name in ("banner_delay", "reply_delay", "greylist_seconds"):
@@ -282,6 +286,8 @@ class _Handler:
         session.host_name = hostname
         state = server.state
         lines = [r for r in responses if not r.startswith(("250-AUTH", "250 HELP"))]
+        if state.behaviour.echo_client_address and session.peer:
+            lines[0] = f"{lines[0]} at your service, [{session.peer[0]}]"
         if state.behaviour.pipelining:
             lines.append("250-PIPELINING")
         if state.behaviour.style in _ENHANCED:

@@ -1,0 +1,90 @@
+"""The public surface: exactly the names of __all__, documented; the layers kept honest."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import smtpcheck
+
+SRC = Path(smtpcheck.__file__).parent
+
+PUBLIC = {
+    "Address", "AddressList", "Audit", "Check", "CheckStatus", "DomainStatus",
+    "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError", "MailHost",
+    "MailHosts", "Policy", "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError",
+    "Reply", "Resolver", "ResolverProtocol", "Result", "SMTPCheckError", "TLSMode",
+    "TranscriptLine", "Verdict", "__version__", "audit", "averify", "averify_many",
+    "parse_address", "verify", "verify_many",
+}  # fmt: skip
+
+# Modules that do no I/O: they import no module that does, from the standard library or
+# from smtpcheck.
+PURE = {
+    "address", "classify", "enrich", "mailhosts", "policy", "probe", "result", "verifier",
+    "_errors",
+    "_rules", "_enrich_tlds", "protocol",
+}  # fmt: skip
+IO_MODULES = {"socket", "ssl", "asyncio", "selectors", "threading", "subprocess", "dns"}
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(smtpcheck.__all__) == PUBLIC
+    assert smtpcheck.__all__ == sorted(smtpcheck.__all__)
+    for name in smtpcheck.__all__:
+        assert hasattr(smtpcheck, name), name
+    exported = {n for n in dir(smtpcheck) if not n.startswith("_")}
+    modules = {n for n in exported if inspect.ismodule(getattr(smtpcheck, n))}
+    assert exported - modules == PUBLIC - {"__version__"}
+
+
+def test_every_public_name_is_documented() -> None:
+    for name in PUBLIC - {"__version__", "TLSMode"}:
+        doc = inspect.getdoc(getattr(smtpcheck, name))
+        assert doc, f"{name} has no docstring"
+        assert len(doc) > 20, name
+
+
+def test_exceptions_inherit_the_matching_builtins() -> None:
+    assert issubclass(smtpcheck.InvalidAddress, ValueError)
+    assert issubclass(smtpcheck.PolicyError, ValueError)
+    for error in (smtpcheck.InvalidAddress, smtpcheck.PolicyError, smtpcheck.ProtocolError):
+        assert issubclass(error, smtpcheck.SMTPCheckError)
+    assert issubclass(smtpcheck.LocalProtocolError, smtpcheck.ProtocolError)
+    assert issubclass(smtpcheck.RemoteProtocolError, smtpcheck.ProtocolError)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _pure_files() -> list[Path]:
+    files = []
+    for name in PURE:
+        path = SRC / name
+        files += sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+    return files
+
+
+def test_the_pure_core_imports_nothing_that_does_io() -> None:
+    for path in _pure_files():
+        for module in _imports(path):
+            top = module.split(".")[0]
+            assert top not in IO_MODULES, f"{path.name} imports {module}"
+            if top == "smtpcheck":
+                inner = module.split(".")[1] if "." in module else ""
+                assert inner in PURE, f"{path.name} imports {module}, which does I/O"
+
+
+def test_the_pure_core_modules_import() -> None:
+    for name in PURE:
+        importlib.import_module(f"smtpcheck.{name}")
