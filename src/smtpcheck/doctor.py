@@ -1185,16 +1185,19 @@ def audit(
             ``mail_from``, ``port``, ``source_address`` and timeouts
             (``connect_timeout``, ``reply_timeout`` for the whole EHLO conversation,
             ``dns_timeout`` per DNS question).
-        domain: Connect to the first MX of this domain (:data:`~smtpcheck.doctor.DEFAULT_DOMAIN` when
-            neither ``domain`` nor ``target`` is given).
+        domain: Connect to the first MX of this domain
+            (:data:`~smtpcheck.doctor.DEFAULT_DOMAIN` when neither ``domain`` nor
+            ``target`` is given).
         target: Connect to this host instead: ``"host"``, ``"host:port"``,
             ``"[2001:db8::1]:25"`` or ``(host, port)``; the port defaults to the policy's.
         public_ip: This host's public IP, used when the mail host does not name it.
-        blocklists: DNS blocklists, as :class:`~smtpcheck.doctor.Blocklist` or zone names (known zones keep
-            their answer codes); :data:`~smtpcheck.doctor.DEFAULT_BLOCKLISTS` when None, none when empty.
+        blocklists: DNS blocklists, as :class:`~smtpcheck.doctor.Blocklist` or zone
+            names (known zones keep their answer codes);
+            :data:`~smtpcheck.doctor.DEFAULT_BLOCKLISTS` when None, none when empty.
         nameservers: Name servers to ask, or None for the system's.
         dns_port: The name servers' port.
-        connect: Opens the TCP connection (see :data:`~smtpcheck.doctor.Connector`); tests inject one.
+        connect: Opens the TCP connection (see :data:`~smtpcheck.doctor.Connector`);
+            tests inject one.
 
     Returns:
         The report.
