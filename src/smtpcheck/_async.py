@@ -278,7 +278,12 @@ class _Driver:
 
     async def aclose(self) -> None:
         if self.stream is not None and self.stream.transport is not None:
-            self.stream.transport.close()
+            # The conversation is over (QUIT answered, or abandoned): abort rather than
+            # close, so that a TLS transport does not wait for the peer's close_notify,
+            # and let the loop run the close before going on, so that no socket
+            # outlives the verification (asyncio.run may end right after).
+            self.stream.transport.abort()
+            await asyncio.sleep(0)
         self.stream = None
         held, self.held = self.held, None
         if held is not None:
