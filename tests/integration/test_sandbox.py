@@ -354,16 +354,27 @@ def test_raw_endless_reply(world: MailWorld) -> None:
 
 
 def test_raw_reset_mid_reply(world: MailWorld) -> None:
-    with socket.create_connection(world.address("mx.reset.test"), timeout=5) as sock:
-        chunks: list[bytes] = []
+    """The server sends half a line, then a reset (RST, not FIN).
 
-        def read_all() -> None:
+    On a loaded machine the reset can reach the client before its connect() returns;
+    that is the same behaviour seen earlier, so a few connections are tried and each
+    must end in a reset, and at least one must see the half line first.
+    """
+    seen: list[bytes] = []
+    for _ in range(10):
+        chunks: list[bytes] = []
+        with (  # noqa: PT012 - connect or read may see the reset
+            pytest.raises(ConnectionResetError),
+            socket.create_connection(world.address("mx.reset.test"), timeout=5) as sock,
+        ):
             while chunk := sock.recv(100):
                 chunks.append(chunk)
-
-        with pytest.raises(ConnectionResetError):
-            read_all()
-    assert b"".join(chunks).endswith(b"220-half a li")
+        data = b"".join(chunks)
+        assert b"220-half a li".startswith(data) or data.endswith(b"220-half a li")
+        seen.append(data)
+        if data:
+            break
+    assert any(data.endswith(b"220-half a li") for data in seen)
 
 
 def test_raw_silent(world: MailWorld) -> None:
