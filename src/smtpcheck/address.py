@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import ipaddress
 import re
 import string
@@ -542,6 +543,23 @@ def _maps(char: str) -> bool:
     return True
 
 
+# The IDNA work is cached by domain and label (bounded): lists repeat their domains,
+# and the idna package is what makes an internationalised address slow to parse.
+@functools.lru_cache(maxsize=4096)
+def _uts46_remap(raw: str) -> str:
+    return idna.uts46_remap(raw, std3_rules=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _alabel(label: str) -> str:
+    return idna.alabel(label).decode("ascii")
+
+
+@functools.lru_cache(maxsize=4096)
+def _ulabel(a_label: str) -> str:
+    return idna.ulabel(a_label)
+
+
 def _parse_domain(
     text: str,
     raw: str,
@@ -551,7 +569,7 @@ def _parse_domain(
 ) -> tuple[str, str]:
     """Return the domain in U-labels and in A-labels."""
     try:
-        mapped = idna.uts46_remap(raw, std3_rules=True)
+        mapped = _uts46_remap(raw)
     except idna.IDNAError:
         bad = next(char for char in raw if not _maps(char))
         label = next(label for label in _DOTS.split(raw) if bad in label)
@@ -568,10 +586,10 @@ def _parse_domain(
             a_label = label  # what idna.alabel returns for it, only faster
         else:
             try:
-                a_label = idna.alabel(label).decode("ascii")
+                a_label = _alabel(label)
             except idna.IDNAError as error:
                 raise _label_error(text, label, error) from None
-        u_labels.append(idna.ulabel(a_label) if label.startswith("xn--") else label)
+        u_labels.append(_ulabel(a_label) if label.startswith("xn--") else label)
         a_labels.append(a_label)
     domain = ".".join(u_labels)
     ascii_domain = ".".join(a_labels)
