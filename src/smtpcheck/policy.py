@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from smtpcheck._errors import PolicyError
+from smtpcheck._errors import InvalidAddress, PolicyError
+from smtpcheck.address import parse_address
 from smtpcheck.enrich import AddressList
 
 __all__ = ["Policy", "TLSMode"]
@@ -187,6 +188,27 @@ class Policy:
             value = getattr(self, name)
             if value is not None and any(c in value for c in "\r\n\0"):
                 raise PolicyError(f"{name} must not contain CR, LF or NUL")
+        self._check_identity()
+
+    def _check_identity(self) -> None:
+        """Check that the HELO name and MAIL FROM are what the wire accepts."""
+        helo = self.helo_name
+        if helo is not None and (
+            not helo or not helo.isascii() or not helo.isprintable() or " " in helo
+        ):
+            raise PolicyError(f"helo_name must be a host name or an address literal, not {helo!r}")
+        if self.mail_from:
+            try:
+                sender = parse_address(
+                    self.mail_from,
+                    allow_domain_literal=True,
+                    allow_single_label=True,
+                    allow_special_use=True,
+                )
+            except InvalidAddress as error:
+                raise PolicyError(f"mail_from is not a usable address: {error}") from None
+            if sender.requires_smtputf8:
+                raise PolicyError("mail_from must be ASCII, so that every server takes it")
 
     @property
     def implicit(self) -> bool:

@@ -384,3 +384,70 @@ def test_random_local_part_is_stable_per_domain_and_plain() -> None:
     assert a[0].isalpha()
     assert a.isalnum()
     assert a.islower() or a.isdigit() is False
+
+
+def test_no_time_limit_at_all() -> None:
+    net, _ = one_server()
+    policy = POLICY.replace(timeout=None, reply_timeout=None, connect_timeout=None)
+    assert verify("alice@example.test", net, policy).verdict is V.DELIVERABLE
+    assert all(a.timeout is None for a in net.actions if isinstance(a, Receive))
+
+
+def test_the_budget_runs_out_between_steps() -> None:
+    # A slow first host eats the budget; the second host is not even tried.
+    slow = FakeServer(silent=True)
+    net = Network(
+        servers={"192.0.2.1": slow, "192.0.2.2": FakeServer()},
+        hosts=(host("mx1.example.test", "192.0.2.1"), host("mx2.example.test", "192.0.2.2")),
+    )
+    result = verify("alice@example.test", net, POLICY.replace(timeout=5.0, reply_timeout=10.0))
+    assert (result.verdict, result.reason) == (V.UNKNOWN, R.TIMEOUT)
+    assert [a.ip for a in net.actions if isinstance(a, Connect)] == ["192.0.2.1"]
+
+
+def test_ehlo_refused_after_starttls() -> None:
+    ehlo = b"250-mx\r\n250 STARTTLS\r\n"
+    server = FakeServer(ehlo=ehlo, ehlo_after_tls=b"554 5.7.1 Not after TLS\r\n")
+    net, _ = one_server(server)
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.reply and result.reply.code) == (V.UNKNOWN, 554)
+
+
+def test_starttls_answered_421() -> None:
+    ehlo = b"250-mx\r\n250 STARTTLS\r\n"
+    busy = FakeServer(ehlo=ehlo, starttls=b"421 4.3.2 Service shutting down\r\n")
+    good = FakeServer()
+    net = Network(
+        servers={"192.0.2.1": busy, "192.0.2.2": good},
+        hosts=(host("mx1.example.test", "192.0.2.1"), host("mx2.example.test", "192.0.2.2")),
+    )
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.mx) == (V.DELIVERABLE, "mx2.example.test")
+
+
+def test_starttls_refused_in_opportunistic_mode_goes_on_in_plaintext() -> None:
+    ehlo = b"250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+    net, server = one_server(FakeServer(ehlo=ehlo, starttls=b"454 4.7.0 TLS not available\r\n"))
+    assert verify("alice@example.test", net).verdict is V.DELIVERABLE
+    assert server.sessions == 1
+
+
+def test_a_421_among_recipients_without_pipelining() -> None:
+    answers = iter([b"250 2.1.5 Ok\r\n", b"550 5.1.1 User unknown\r\n", b"421 4.7.0 Bye\r\n"])
+
+    def rcpt(_: str) -> bytes:
+        return next(answers, b"250 2.1.5 Ok\r\n")
+
+    net, _ = one_server(FakeServer(ehlo=EHLO_PLAIN, rcpt=rcpt))
+    results = batch(["alice@example.test", "bob@example.test", "carol@example.test"], net)
+    # alice answered; the probe (after her) refused; bob got the 421 and is asked again.
+    assert [r.reason for r in results] == [R.ACCEPTED, R.ACCEPTED, R.ACCEPTED]
+    assert results[0].catch_all is False
+
+
+def test_quit_waits_briefly_for_its_reply() -> None:
+    net, server = one_server(FakeServer(ehlo=EHLO_PLAIN, quit=b""))
+    assert verify("nobody@example.test", net).reason is R.MAILBOX_NOT_FOUND
+    receives = [a for a in net.actions if isinstance(a, Receive)]
+    assert receives[-1].timeout == 2.0  # QUIT's reply is not worth more
+    assert server.received[-1] == "QUIT"
