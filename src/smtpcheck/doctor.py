@@ -804,16 +804,21 @@ def _looks_generic(name: str, ip: str) -> bool:
     return any(s in name for s in spelled) or bool(_GENERIC_WORDS.search(name))
 
 
+def _no_public_ip(name: str) -> Check:
+    """The answer of a check that needs the public IP when nobody knows it."""
+    return Check(
+        name=name,
+        status=CheckStatus.UNKNOWN,
+        summary="Not checked: the public IP is unknown.",
+        fix="Give the public IP with --public-ip.",
+    )
+
+
 def _check_reverse_dns(ctx: _Context) -> Check:
     name = "reverse_dns"
     ip = ctx.public_ip
     if ip is None:
-        return Check(
-            name=name,
-            status=CheckStatus.UNKNOWN,
-            summary="Not checked: the public IP is unknown.",
-            fix="Give the public IP with --public-ip.",
-        )
+        return _no_public_ip(name)
     reverse = dns.reversename.from_address(ip).to_text(omit_final_dot=True)
     answer = ctx.dns.ask(reverse, "PTR")
     if answer.kind == "failure":
@@ -1105,12 +1110,7 @@ def _check_blocklist(ctx: _Context, blocklist: Blocklist) -> Check:
     name = f"blocklist:{blocklist.zone}"
     ip = ctx.public_ip
     if ip is None:
-        return Check(
-            name=name,
-            status=CheckStatus.UNKNOWN,
-            summary="Not checked: the public IP is unknown.",
-            fix="Give the public IP with --public-ip.",
-        )
+        return _no_public_ip(name)
     reverse = dns.reversename.from_address(ip).to_text(omit_final_dot=True)
     suffix = ".in-addr.arpa" if ":" not in ip else ".ip6.arpa"
     qname = f"{reverse.removesuffix(suffix)}.{blocklist.zone}"
