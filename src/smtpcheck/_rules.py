@@ -149,6 +149,13 @@ TEXT_RULES: tuple[TextRule, ...] = (
         "Outlook (#25, #27, #28), Yahoo (#19), Spamhaus (#36), Proofpoint (#37), "
         "Comcast (#41), GMX (#51)",
     ),
+    # Filters that name their refusal of our IP without the word "list".
+    _text(
+        r"\bbanned (sending ip|sender)\b|traffic not accepted from this ip"
+        r"|not allowed to connect|\bblocked - see\b|ipcheck\.proofpoint",
+        _R.BLOCKED,
+        "Office 365 5.7.511 and 5.7.708, Proofpoint 'Blocked - see ipcheck'",
+    ),
     # Our IP address, client host name or reverse DNS.
     _text(
         r"\b(your|sending|source|client|remote) ip\b|\bip reputation\b"
@@ -199,8 +206,16 @@ TEXT_RULES: tuple[TextRule, ...] = (
     ),
     # Spam and policy filters.
     _text(r"\bspam", _R.POLICY_REJECTED, "content and reputation filters"),
+    _text(
+        r"administrative prohibition|allowed rcpthosts",
+        _R.POLICY_REJECTED,
+        "Exim's default ACL deny, Mimecast 'envelope blocked', qmail rcpthosts",
+    ),
     _text(r"\bpolic(y|ies)\b", _R.POLICY_REJECTED, "Yandex (#45), Apple CS01 (#38), Gmail 5.7.1"),
     # --- 2. Provider rules and mailbox wordings: count only for RCPT. ---
+    # Cisco Secure Email (IronPort): the default answer of its LDAP accept query, which
+    # refuses recipients missing from the directory.
+    _text(r"^#5\.1\.0 address rejected", _M.NOT_FOUND, "Cisco IronPort LDAP accept", codes=(550,)),
     # Office 365 directory-based edge blocking: 5.4.1 "Access denied" means no such user.
     _text(r"access denied", _M.NOT_FOUND, "Office 365 5.4.1 (#23, #24)", status="5.4.1"),
     # Gmail: the mailbox exists but receives mail too fast (ReceivingRate, 4.2.1 / 5.2.1).

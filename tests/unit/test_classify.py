@@ -570,6 +570,36 @@ def test_catalogue_is_large_enough() -> None:
 
 # Cases for the rules of DESIGN.md and the decisions documented in smtpcheck.classify.
 RULES = [
+    # Mail filters' own wordings.
+    pytest.param(
+        RCPT,
+        r(554, "5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.7"),
+        BLOCKED,
+        id="proofpoint-blocked",
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."),
+        BLOCKED,
+        id="o365-5.7.708",
+    ),
+    pytest.param(
+        RCPT, r(550, "5.7.511 Access denied, banned sender[192.0.2.7]"), BLOCKED, id="o365-5.7.511"
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "Administrative prohibition - envelope blocked - https://community.mimecast.com"),
+        POLICY,
+        id="mimecast-envelope-blocked",
+    ),
+    pytest.param(
+        RCPT,
+        r(553, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"),
+        POLICY,
+        id="qmail-rcpthosts",
+    ),
+    pytest.param(RCPT, r(550, "#5.1.0 Address rejected."), NOUSER, id="ironport-ldap-accept"),
+    pytest.param(RCPT, r(450, "#5.1.0 Address rejected."), TEMP, id="ironport-wording-with-a-4xx"),
     # Positive replies.
     pytest.param(RCPT, r(250, "2.1.5 Ok"), ACCEPTED, id="rcpt-250"),
     pytest.param(RCPT, r(251, "User not local; will forward"), ACCEPTED, id="rcpt-251"),
