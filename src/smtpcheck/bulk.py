@@ -18,8 +18,10 @@ One asyncio engine does the work; the blocking twin runs it in a thread of its o
 - Back-off: when a batch has an address answered ``RATE_LIMITED`` or
   ``TEMPORARY_FAILURE``, new connections to the hosts it used wait
   ``policy.rate_limit_delay``, doubled for each such batch in a row up to eight times
-  that; a batch without them ends the back-off. ``RATE_LIMITED`` addresses are asked
-  again (``policy.rate_limit_retries`` times), ``GREYLISTED`` ones after
+  that; a batch without them ends the back-off. ``RATE_LIMITED`` and
+  ``TEMPORARY_FAILURE`` addresses are asked again after it (``policy.rate_limit_retries``
+  times: Postfix's postscreen answers a new client ``450 4.3.2`` once, then lets it
+  through), ``GREYLISTED`` ones after
   ``policy.greylist_delay`` (``policy.greylist_retries`` times). They keep their place in
   the window while they wait.
 - An unexpected error in a batch gives each of its addresses an ``unknown`` result
@@ -556,7 +558,7 @@ class _Engine:
             if result.reason is Reason.GREYLISTED and item.greylisted < policy.greylist_retries:
                 item.greylisted += 1
                 greylisted.append(item)
-            elif result.reason is Reason.RATE_LIMITED and item.limited < policy.rate_limit_retries:
+            elif result.reason in _BACKOFF_REASONS and item.limited < policy.rate_limit_retries:
                 item.limited += 1
                 limited.append(item)  # the gate holds it back until the host's back-off ends
             else:

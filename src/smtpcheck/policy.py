@@ -103,7 +103,9 @@ class Policy:
         greylist_delay: Bulk runs: how long to wait before asking a greylisted address
             again (greylisting servers usually want 1 to 5 minutes).
         rate_limit_retries: Bulk runs: how many more times to ask for an address whose
-            result is :attr:`~smtpcheck.Reason.RATE_LIMITED`, after the host's back-off.
+            result is :attr:`~smtpcheck.Reason.RATE_LIMITED` or
+            :attr:`~smtpcheck.Reason.TEMPORARY_FAILURE`, after the host's back-off
+            (Postfix's postscreen answers a new client ``450 4.3.2`` once, then lets it in).
         rate_limit_delay: Bulk runs: when a mail host answers an address with
             :attr:`~smtpcheck.Reason.RATE_LIMITED` or
             :attr:`~smtpcheck.Reason.TEMPORARY_FAILURE`, new connections to it wait this

@@ -198,6 +198,54 @@ class _DroppingServer:
             writer.close()
 
 
+class _PostscreenServer(_DroppingServer):
+    """Like Postfix's postscreen after its deep tests: the first session of a new client
+    gets ``450 4.3.2 Service currently unavailable`` at RCPT; later ones get through."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.sessions > 0:
+            await super().handle(reader, writer)
+            return
+        self.sessions += 1
+        writer.write(b"220 mx.drop.test ESMTP\r\n")
+        try:
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-mx.drop.test\r\n250 PIPELINING\r\n")
+                elif verb == b"RCPT":
+                    writer.write(b"450 4.3.2 Service currently unavailable\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 2.0.0 Bye\r\n")
+                    await writer.drain()
+                    break
+                else:
+                    writer.write(b"250 2.0.0 Ok\r\n")
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+def test_a_temporary_failure_is_asked_again_after_the_back_off() -> None:
+    async def main() -> tuple[list[Result], _DroppingServer]:
+        server = _PostscreenServer({"user0", "user2"}, limit=10)
+        policy = POLICY.replace(rate_limit_delay=0.05, rate_limit_retries=1)
+        async with server as port:
+            given = [f"user{n}@drop.test" for n in range(4)]
+            results = [r async for r in averify_many(given, policy=policy, resolver=_OneHost(port))]
+        return results, server
+
+    results, server = asyncio.run(main())
+    verdicts = {r.address: r.verdict for r in results}
+    assert verdicts == {
+        "user0@drop.test": Verdict.DELIVERABLE,
+        "user1@drop.test": Verdict.UNDELIVERABLE,
+        "user2@drop.test": Verdict.DELIVERABLE,
+        "user3@drop.test": Verdict.UNDELIVERABLE,
+    }
+    assert server.sessions == 2
+
+
 class _OneHost:
     """A resolver whose every domain is served by one loopback host."""
 
