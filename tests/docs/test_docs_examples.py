@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import doctest
 import inspect
-import ipaddress
 import re
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,35 +48,6 @@ def _blocks(text: str) -> Iterator[tuple[str, str, int]]:
         language = match["info"].strip().split(" ", 1)[0]
         line = text.count("\n", 0, match.start("body")) + 1
         yield language, match["body"], line
-
-
-def _loopback(address: object) -> bool:
-    host = address[0] if isinstance(address, tuple) else address
-    if not isinstance(host, str):
-        return False
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Refuse every connection and datagram that is not for a loopback address."""
-
-    def guard(name: str) -> Callable[..., Any]:
-        original = getattr(socket.socket, name)
-
-        def guarded(self: socket.socket, *args: Any) -> Any:
-            address = args[-1] if name in {"sendto"} else args[0]
-            if self.family in {socket.AF_INET, socket.AF_INET6} and not _loopback(address):
-                raise AssertionError(f"a docs example tried to reach {address!r}")
-            return original(self, *args)
-
-        return guarded
-
-    for name in ("connect", "connect_ex", "sendto"):
-        monkeypatch.setattr(socket.socket, name, guard(name))
 
 
 def _run_tests(namespace: dict[str, Any], before: set[str], where: str) -> None:
