@@ -814,6 +814,17 @@ def _no_public_ip(name: str) -> Check:
     )
 
 
+def _lookup_failed(name: str, summary: str, detail: str) -> Check:
+    """The answer of a check whose DNS look-up failed (SERVFAIL, REFUSED, no answer)."""
+    return Check(
+        name=name,
+        status=CheckStatus.UNKNOWN,
+        summary=summary,
+        fix="Try again, or with another name server (--nameserver).",
+        details=(detail,),
+    )
+
+
 def _check_reverse_dns(ctx: _Context) -> Check:
     name = "reverse_dns"
     ip = ctx.public_ip
@@ -822,13 +833,7 @@ def _check_reverse_dns(ctx: _Context) -> Check:
     reverse = dns.reversename.from_address(ip).to_text(omit_final_dot=True)
     answer = ctx.dns.ask(reverse, "PTR")
     if answer.kind == "failure":
-        return Check(
-            name=name,
-            status=CheckStatus.UNKNOWN,
-            summary=f"The PTR look-up for {ip} failed.",
-            fix="Try again, or with another name server (--nameserver).",
-            details=(answer.detail,),
-        )
+        return _lookup_failed(name, f"The PTR look-up for {ip} failed.", answer.detail)
     names = answer.texts()
     if not names:
         return Check(
@@ -914,12 +919,8 @@ def _check_helo(ctx: _Context) -> Check:
     addresses, failure = ctx.dns.addresses(lowered)
     if not addresses:
         if failure:
-            return Check(
-                name=name,
-                status=CheckStatus.UNKNOWN,
-                summary=f"The address look-up of the HELO name {helo} failed.",
-                fix="Try again, or with another name server (--nameserver).",
-                details=(failure,),
+            return _lookup_failed(
+                name, f"The address look-up of the HELO name {helo} failed.", failure
             )
         return Check(
             name=name,
@@ -1075,13 +1076,7 @@ def _check_dmarc(ctx: _Context) -> Check:
         candidate = ".".join(labels[start:])
         answer = ctx.dns.ask(f"_dmarc.{candidate}", "TXT")
         if answer.kind == "failure":
-            return Check(
-                name=name,
-                status=CheckStatus.UNKNOWN,
-                summary=f"The DMARC look-up for {candidate} failed.",
-                fix="Try again, or with another name server (--nameserver).",
-                details=(answer.detail,),
-            )
+            return _lookup_failed(name, f"The DMARC look-up for {candidate} failed.", answer.detail)
         records = [t for t in answer.texts() if re.match(r"v=DMARC1\s*(;|$)", t)]
         if len(records) > 1:
             return Check(
