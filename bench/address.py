@@ -1,4 +1,4 @@
-"""How many addresses smtpcheck.address parses per second, ASCII and internationalised.
+"""How many addresses smtpcheck._address parses per second, ASCII and internationalised.
 
 Run: ``.venv/bin/python bench/address.py`` (optionally ``--seconds 2``).
 """
@@ -9,8 +9,8 @@ import argparse
 import contextlib
 import time
 
+from smtpcheck._address import parse_address
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import parse_address
 
 CASES = {
     "ascii": [

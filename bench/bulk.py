@@ -27,8 +27,8 @@ from pathlib import Path
 import smtpcheck
 from _proxy import DelayProxy
 from smtpcheck import Policy
-from smtpcheck.bulk import verify_many
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._bulk import verify_many
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.testing import Behaviour, MailWorld
 
 RTT = 0.02

@@ -1,4 +1,4 @@
-"""How long smtpcheck.enrich takes per address: cached domains, and first-seen domains.
+"""How long smtpcheck._enrich takes per address: cached domains, and first-seen domains.
 
 Run: ``.venv/bin/python bench/enrich.py`` (optionally ``--seconds 2``).
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from smtpcheck import enrich as enrich_module
-from smtpcheck.address import parse_address
-from smtpcheck.enrich import enrich
+from smtpcheck import _enrich as enrich_module
+from smtpcheck._address import parse_address
+from smtpcheck._enrich import enrich
 
 TEXTS = [
     "john.doe@gmail.com",

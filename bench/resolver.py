@@ -1,4 +1,4 @@
-"""Look-ups per second of smtpcheck.resolver against the loopback DNSServer.
+"""Look-ups per second of smtpcheck._resolver against the loopback DNSServer.
 
 Run: ``.venv/bin/python bench/resolver.py [--seconds 2] [--in-process]``. Each look-up
 of ``example.test`` asks for its MX, then the A and AAAA of its two MX hosts (5 queries
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
-from smtpcheck.resolver import DomainStatus, Resolver
+from smtpcheck._resolver import DomainStatus, Resolver
 from smtpcheck.testing._dns import DNSServer
 
 WORLD = {

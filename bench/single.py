@@ -21,7 +21,7 @@ import time
 
 import smtpcheck
 from _proxy import DelayProxy
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.testing import TLS, Behaviour, MailWorld
 
 

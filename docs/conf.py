@@ -94,7 +94,7 @@ def _public_name(target: str) -> str | None:
 
     The API page documents each public name where a user imports it from
     (``smtpcheck.Verdict``, ``smtpcheck.testing.MailWorld``), while docstrings and type
-    hints name the module that defines it (``smtpcheck.result.Verdict``).
+    hints name the module that defines it (``smtpcheck._result.Verdict``).
     """
     import smtpcheck.testing  # noqa: PLC0415
 

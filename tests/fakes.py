@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from smtpcheck.probe import (
+from smtpcheck._probe import (
     Close,
     Connect,
     Connected,
@@ -25,8 +25,8 @@ from smtpcheck.probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
-from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved
 
 T = TypeVar("T")
 

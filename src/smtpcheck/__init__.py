@@ -5,7 +5,11 @@
 'xn--exmple-cua.org'
 """
 
+from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
+from smtpcheck._bulk import averify_many, verify_many
+from smtpcheck._doctor import Audit, Check, CheckStatus, audit
+from smtpcheck._enrich import AddressList, Enrichment
 from smtpcheck._errors import (
     InvalidAddress,
     LocalProtocolError,
@@ -14,15 +18,11 @@ from smtpcheck._errors import (
     RemoteProtocolError,
     SMTPCheckError,
 )
-from smtpcheck.address import Address, parse_address
-from smtpcheck.bulk import averify_many, verify_many
-from smtpcheck.doctor import Audit, Check, CheckStatus, audit
-from smtpcheck.enrich import AddressList, Enrichment
-from smtpcheck.mailhosts import DomainStatus, MailHost, MailHosts
-from smtpcheck.policy import Policy, TLSMode
+from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._policy import Policy, TLSMode
+from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import EnhancedStatus, Reply
-from smtpcheck.resolver import Resolver, ResolverProtocol
-from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
 __version__ = "0.1.0.dev0"
 

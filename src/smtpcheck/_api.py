@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from smtpcheck import _async, _sync
-from smtpcheck.address import Address
-from smtpcheck.policy import Policy
-from smtpcheck.resolver import Resolver, ResolverProtocol
-from smtpcheck.result import Result
+from smtpcheck._address import Address
+from smtpcheck._policy import Policy
+from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._result import Result
 
 __all__ = ["averify", "verify"]
 

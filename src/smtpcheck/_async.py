@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
+from smtpcheck._address import Address
 from smtpcheck._drivers import (
     PROXY_MISSING,
     client_context,
@@ -24,9 +25,8 @@ from smtpcheck._drivers import (
     proxy_error,
     resolver_failure,
 )
-from smtpcheck.address import Address
-from smtpcheck.policy import Policy
-from smtpcheck.probe import (
+from smtpcheck._policy import Policy
+from smtpcheck._probe import (
     Close,
     Connect,
     Connected,
@@ -39,9 +39,9 @@ from smtpcheck.probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck.resolver import ResolverProtocol
-from smtpcheck.result import Result
-from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
+from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._result import Result
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
 
 __all__ = ["Gate", "drive", "run"]
 

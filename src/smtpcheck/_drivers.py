@@ -6,7 +6,7 @@ import functools
 import socket
 import ssl
 
-from smtpcheck.resolver import DomainStatus, MailHosts
+from smtpcheck._resolver import DomainStatus, MailHosts
 
 
 @functools.lru_cache(maxsize=16)

@@ -2,7 +2,7 @@
 
 Copied from IANA's list (https://data.iana.org/TLD/tlds-alpha-by-domain.txt, "Version
 2026111700, Last Updated Tue Nov 17 07:07:01 2026 UTC"), 1436 names.
-:mod:`smtpcheck.enrich` uses it for one thing only: a domain whose last label is a real
+:mod:`smtpcheck._enrich` uses it for one thing only: a domain whose last label is a real
 TLD never gets a TLD correction, so that ``shop.co`` is left alone while ``shop.cmo``
 becomes ``shop.com``. A TLD delegated after this copy and one edit away from a common TLD
 could get a wrong suggestion until the copy is refreshed: regenerate it from the same

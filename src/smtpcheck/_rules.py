@@ -1,4 +1,4 @@
-"""What SMTP reply wordings and status codes mean, as data for :mod:`smtpcheck.classify`.
+"""What SMTP reply wordings and status codes mean, as data for :mod:`smtpcheck._classify`.
 
 Two ordered tables, each read top to bottom, the first matching entry winning:
 
@@ -9,7 +9,7 @@ Two ordered tables, each read top to bottom, the first matching entry winning:
 * :data:`STATUS_RULES`: an RFC 3463 enhanced status code pattern such as ``X.1.1`` (any
   class) or ``4.3.*`` (class 4, subject 3, any detail), consulted when no text rule matched.
 
-An entry *means* either a :class:`~smtpcheck.result.Reason` (the reply is about us, the
+An entry *means* either a :class:`~smtpcheck._result.Reason` (the reply is about us, the
 server or the session: the verdict is ``unknown``) or a :class:`Mailbox` fact (the reply is
 about the mailbox; it counts only for a reply to ``RCPT TO``, and the code class then decides
 how sure it is). The order of :data:`TEXT_RULES` is the policy:
@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from smtpcheck._result import Reason
 from smtpcheck.protocol._reply import EnhancedStatus
-from smtpcheck.result import Reason
 
 __all__ = ["STATUS_RULES", "TEXT_RULES", "Mailbox", "Meaning", "StatusRule", "TextRule"]
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Generator
 from typing import TypeVar
 
+from smtpcheck._address import Address
 from smtpcheck._drivers import (
     PROXY_MISSING,
     client_context,
@@ -20,9 +21,8 @@ from smtpcheck._drivers import (
     proxy_error,
     resolver_failure,
 )
-from smtpcheck.address import Address
-from smtpcheck.policy import Policy
-from smtpcheck.probe import (
+from smtpcheck._policy import Policy
+from smtpcheck._probe import (
     Close,
     Connect,
     Connected,
@@ -35,9 +35,9 @@ from smtpcheck.probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck.resolver import ResolverProtocol
-from smtpcheck.result import Result
-from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
+from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._result import Result
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
 
 __all__ = ["drive", "run"]
 

@@ -14,8 +14,8 @@ import pytest
 
 import smtpcheck
 from smtpcheck import Policy, Reason, Result, Verdict
-from smtpcheck.bulk import averify_many, verify_many
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._bulk import averify_many, verify_many
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.testing import Behaviour, Command, MailWorld
 
 POLICY = Policy(

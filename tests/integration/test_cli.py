@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import smtpcheck
-from smtpcheck.cli import (
+from smtpcheck._cli import (
     UsageError,
     csv_addresses,
     main,
@@ -28,8 +28,8 @@ from smtpcheck.cli import (
     render_table,
     result_json,
 )
+from smtpcheck._result import Reason, Result, Verdict
 from smtpcheck.protocol import Reply
-from smtpcheck.result import Reason, Result, Verdict
 from smtpcheck.testing import MailWorld
 from smtpcheck.testing._dns import DNSServer
 
@@ -454,7 +454,7 @@ def test_demo_json() -> None:
 def test_demo_without_the_testing_extra() -> None:
     code = (
         "import sys; sys.modules['aiosmtpd'] = None; sys.modules['trustme'] = None\n"
-        "from smtpcheck.cli import main\n"
+        "from smtpcheck._cli import main\n"
         "raise SystemExit(main(['demo']))\n"
     )
     done = subprocess.run(  # noqa: S603 - our own program

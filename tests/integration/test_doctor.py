@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from smtpcheck import Policy, PolicyError
-from smtpcheck.doctor import (
+from smtpcheck._doctor import (
     DEFAULT_BLOCKLISTS,
     EXIT_FAILED,
     EXIT_INCOMPLETE,

@@ -1,4 +1,4 @@
-"""smtpcheck.resolver against a real DNS server on loopback (smtpcheck.testing._dns)."""
+"""smtpcheck._resolver against a real DNS server on loopback (smtpcheck.testing._dns)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from smtpcheck.resolver import DomainStatus, MailHosts, Resolver, ResolverProtocol
+from smtpcheck._resolver import DomainStatus, MailHosts, Resolver, ResolverProtocol
 from smtpcheck.testing._dns import DNSServer, Records
 
 WORLD: Records = {

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from smtpcheck import testing
-from smtpcheck.resolver import DomainStatus
+from smtpcheck._resolver import DomainStatus
 from smtpcheck.testing import (
     TLS,
     Behaviour,

@@ -15,7 +15,7 @@ from typing import Any
 import smtpcheck
 from smtpcheck import Reason, Result, Verdict
 from smtpcheck._sync import drive
-from smtpcheck.verifier import plan_domain
+from smtpcheck._verifier import plan_domain
 
 from .conftest import BULK_SIZE, HELO, MAILBOXES, MTA, make_policy
 

@@ -1,4 +1,4 @@
-"""Properties of smtpcheck.address, on addresses generated from the grammar."""
+"""Properties of smtpcheck._address, on addresses generated from the grammar."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smtpcheck._address import REASONS, Address, parse_address
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import REASONS, Address, parse_address
 
 ALLOW_ALL = {"allow_domain_literal": True, "allow_single_label": True, "allow_special_use": True}
 

@@ -1,13 +1,13 @@
-"""smtpcheck.classify: properties that hold for any reply at any phase."""
+"""smtpcheck._classify: properties that hold for any reply at any phase."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtpcheck.classify import Classification, Phase, classify_recipient, classify_reply
+from smtpcheck._classify import Classification, Phase, classify_recipient, classify_reply
+from smtpcheck._result import Reason, Verdict
 from smtpcheck.protocol import Reply
-from smtpcheck.result import Reason, Verdict
 
 # The reasons each verdict may carry (DESIGN.md's table, as far as replies can tell).
 ALLOWED = {

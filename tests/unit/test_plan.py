@@ -10,10 +10,10 @@ import pytest
 
 from fakes import EHLO_PLAIN, FakeServer, Network, host, run_plan
 from smtpcheck import Policy, Reason, Result, Verdict
-from smtpcheck.address import parse_address
-from smtpcheck.probe import Connect, Receive, Send, StartTLSHandshake
-from smtpcheck.resolver import DomainStatus
-from smtpcheck.verifier import Resolve, plan, plan_domain, random_local_part
+from smtpcheck._address import parse_address
+from smtpcheck._probe import Connect, Receive, Send, StartTLSHandshake
+from smtpcheck._resolver import DomainStatus
+from smtpcheck._verifier import Resolve, plan, plan_domain, random_local_part
 
 V, R = Verdict, Reason
 POLICY = Policy(allow_special_use=True, helo_name="verifier.example.net", timeout=30.0)

@@ -23,7 +23,8 @@ PUBLIC = {
 # Modules that do no I/O: they import no module that does, from the standard library or
 # from smtpcheck.
 PURE = {
-    "address", "classify", "enrich", "mailhosts", "policy", "probe", "result", "verifier",
+    "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
+    "_verifier",
     "_errors",
     "_rules", "_enrich_tlds", "protocol",
 }  # fmt: skip

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from smtpcheck.resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.testing._record import Command, Recorder, ServerStats
 from smtpcheck.testing._servers import (
     TLS,
@@ -130,7 +130,7 @@ class WorldResolver:
     """The world's answer to "where does mail for this domain go?", in process.
 
     It satisfies smtpcheck's resolver protocol, so ``verify(..., resolver=world.resolver)``
-    reaches the world's servers without DNS. Every :class:`~smtpcheck.resolver.MailHost`
+    reaches the world's servers without DNS. Every :class:`~smtpcheck._resolver.MailHost`
     carries the server's port. Domains the world does not know are NXDOMAIN.
 
     Attributes:

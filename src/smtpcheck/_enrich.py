@@ -37,9 +37,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final, Literal
 
+from smtpcheck._address import Address, parse_address
 from smtpcheck._enrich_tlds import TLDS
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import Address, parse_address
 
 __all__ = [
     "POPULAR_DOMAINS",
@@ -226,7 +226,7 @@ def suggest(address: Address, /) -> str | None:
 
     Two corrections, the first that applies:
 
-    1. The domain is close to one of :data:`~smtpcheck.enrich.POPULAR_DOMAINS` by a
+    1. The domain is close to one of :data:`~smtpcheck._enrich.POPULAR_DOMAINS` by a
        keyboard-aware edit distance (a neighbouring key, a doubled letter or two swapped
        letters cost half an edit; any other insertion, deletion or substitution one
        edit): at most half
@@ -234,7 +234,7 @@ def suggest(address: Address, /) -> str | None:
        (``gmail``), one and a half for longer ones (``hotmail``).
     2. The last label is not a real TLD (IANA's list), the domain has two labels or
        more, and the label is at most one edit from one of
-       :data:`~smtpcheck.enrich.POPULAR_TLDS` (half an edit for a two-letter TLD).
+       :data:`~smtpcheck._enrich.POPULAR_TLDS` (half an edit for a two-letter TLD).
 
     No suggestion for a domain that is itself popular, on the free-provider list, or a
     known real neighbour of a popular domain (``gmx.com``, ``ymail.com``, ``mail.com``,

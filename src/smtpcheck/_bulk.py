@@ -44,15 +44,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass
 
 from smtpcheck import _async
+from smtpcheck._address import Address
 from smtpcheck._api import _resolver
 from smtpcheck._drivers import helo_name
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import Address
-from smtpcheck.policy import Policy
+from smtpcheck._policy import Policy
+from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._result import Reason, Result, Verdict
+from smtpcheck._verifier import invalid, parse, plan_domain
 from smtpcheck.protocol import Reply
-from smtpcheck.resolver import ResolverProtocol
-from smtpcheck.result import Reason, Result, Verdict
-from smtpcheck.verifier import invalid, parse, plan_domain
 
 __all__ = ["averify_many", "verify_many"]
 

@@ -1,6 +1,6 @@
 """A domain's mail hosts, from DNS: MX by preference, implicit MX, null MX.
 
-Built on dnspython. The answers are the plain data of :mod:`smtpcheck.mailhosts`; the
+Built on dnspython. The answers are the plain data of :mod:`smtpcheck._mailhosts`; the
 :class:`ResolverProtocol` says what any injected resolver must offer.
 """
 
@@ -30,7 +30,7 @@ from dns.rdtypes.ANY.MX import MX
 from dns.rdtypes.ANY.SOA import SOA
 from dns.rdtypes.ANY.TXT import TXT
 
-from smtpcheck.mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 
 __all__ = ["DomainStatus", "MailHost", "MailHosts", "Resolver", "ResolverProtocol"]
 

@@ -10,7 +10,7 @@ combines them:
    nothing about it.
 2. The first text rule that matches, else (for ``MAIL FROM`` and ``RCPT TO``) the first
    status rule, gives a *meaning*: something about us or the server (a
-   :class:`~smtpcheck.result.Reason`, verdict ``unknown``), or something about the
+   :class:`~smtpcheck._result.Reason`, verdict ``unknown``), or something about the
    mailbox. Rules about us come first, so they beat a mailbox wording in the same reply.
 3. A mailbox meaning counts only in a reply to ``RCPT TO``; before that, every refusal is
    about us (our IP, HELO name, sender or TLS) and never makes an address undeliverable.
@@ -41,9 +41,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from smtpcheck._result import Reason, Verdict
 from smtpcheck._rules import STATUS_RULES, TEXT_RULES, Mailbox, Meaning
 from smtpcheck.protocol._reply import Reply
-from smtpcheck.result import Reason, Verdict
 
 __all__ = ["Classification", "Phase", "classify_recipient", "classify_reply"]
 
@@ -126,10 +126,10 @@ def classify_reply(phase: Phase, reply: Reply) -> Classification:
     """Say what *reply*, answering the command of *phase*, tells about the address.
 
     Only a reply to ``RCPT TO`` can make an address deliverable, undeliverable or risky;
-    a positive ``RCPT`` reply is :attr:`~smtpcheck.result.Verdict.DELIVERABLE` (whether
+    a positive ``RCPT`` reply is :attr:`~smtpcheck._result.Verdict.DELIVERABLE` (whether
     the domain accepts everyone is decided by :func:`classify_recipient`). A refusal aimed
     at us (our IP, HELO name or sender, a rate limit, a filter) is always
-    :attr:`~smtpcheck.result.Verdict.UNKNOWN`. This function never raises.
+    :attr:`~smtpcheck._result.Verdict.UNKNOWN`. This function never raises.
 
     Args:
         phase: The command the reply answered.

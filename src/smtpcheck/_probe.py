@@ -21,9 +21,10 @@ import enum
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
+from smtpcheck._address import Address
 from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
-from smtpcheck.address import Address
-from smtpcheck.policy import Policy
+from smtpcheck._policy import Policy
+from smtpcheck._result import TranscriptLine
 from smtpcheck.protocol import (
     NEED_DATA,
     ClientConnection,
@@ -40,7 +41,6 @@ from smtpcheck.protocol import (
     StartTLS,
     State,
 )
-from smtpcheck.result import TranscriptLine
 
 __all__ = [
     "Action",

@@ -3,7 +3,7 @@
 syntax -> DNS -> SMTP conversation(s) -> classification -> :class:`~smtpcheck.Result`.
 
 :func:`plan` is a generator: it yields actions (:class:`Resolve`, and the socket actions
-of :mod:`smtpcheck.probe`) and is sent their outcomes. The blocking and asyncio drivers
+of :mod:`smtpcheck._probe`) and is sent their outcomes. The blocking and asyncio drivers
 carry the actions out; this module alone decides what happens next.
 """
 
@@ -15,15 +15,15 @@ import string
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
+from smtpcheck._address import Address, parse_address
+from smtpcheck._classify import Classification, Phase, classify_recipient, classify_reply
+from smtpcheck._enrich import Enrichment, enrich, screen
 from smtpcheck._errors import InvalidAddress
-from smtpcheck.address import Address, parse_address
-from smtpcheck.classify import Classification, Phase, classify_recipient, classify_reply
-from smtpcheck.enrich import Enrichment, enrich, screen
-from smtpcheck.mailhosts import DomainStatus, MailHost, MailHosts
-from smtpcheck.policy import Policy
-from smtpcheck.probe import Action, Outcome, SessionReport, Stop, converse
+from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._policy import Policy
+from smtpcheck._probe import Action, Outcome, SessionReport, Stop, converse
+from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import Reply
-from smtpcheck.result import Reason, Result, TranscriptLine, Verdict
 
 __all__ = [
     "DomainResults",

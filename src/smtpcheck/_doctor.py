@@ -31,7 +31,7 @@ module-level default resolver). Tests inject ``connect`` to reproduce a filtered
 without leaving loopback.
 
 It also holds the ``smtpcheck doctor`` command: :func:`add_parser` and :func:`run` for
-``smtpcheck.cli``, and :func:`main` to run it alone.
+``smtpcheck._cli``, and :func:`main` to run it alone.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ from dns.rdata import Rdata
 
 from smtpcheck._drivers import default_helo_name, describe_os_error
 from smtpcheck._errors import PolicyError, ProtocolError
-from smtpcheck.policy import Policy
+from smtpcheck._policy import Policy
+from smtpcheck._resolver import DomainStatus, Resolver
 from smtpcheck.protocol import NEED_DATA, ClientConnection, Ehlo, Greeting, Quit, Reply, Response
-from smtpcheck.resolver import DomainStatus, Resolver
 
 __all__ = [
     "DEFAULT_BLOCKLISTS",
@@ -1181,17 +1181,17 @@ def audit(
             (``connect_timeout``, ``reply_timeout`` for the whole EHLO conversation,
             ``dns_timeout`` per DNS question).
         domain: Connect to the first MX of this domain
-            (:data:`~smtpcheck.doctor.DEFAULT_DOMAIN` when neither ``domain`` nor
+            (:data:`~smtpcheck._doctor.DEFAULT_DOMAIN` when neither ``domain`` nor
             ``target`` is given).
         target: Connect to this host instead: ``"host"``, ``"host:port"``,
             ``"[2001:db8::1]:25"`` or ``(host, port)``; the port defaults to the policy's.
         public_ip: This host's public IP, used when the mail host does not name it.
-        blocklists: DNS blocklists, as :class:`~smtpcheck.doctor.Blocklist` or zone
+        blocklists: DNS blocklists, as :class:`~smtpcheck._doctor.Blocklist` or zone
             names (known zones keep their answer codes);
-            :data:`~smtpcheck.doctor.DEFAULT_BLOCKLISTS` when None, none when empty.
+            :data:`~smtpcheck._doctor.DEFAULT_BLOCKLISTS` when None, none when empty.
         nameservers: Name servers to ask, or None for the system's.
         dns_port: The name servers' port.
-        connect: Opens the TCP connection (see :data:`~smtpcheck.doctor.Connector`);
+        connect: Opens the TCP connection (see :data:`~smtpcheck._doctor.Connector`);
             tests inject one.
 
     Returns:

@@ -11,7 +11,7 @@ Exit status:
   command again resumes.
 
 ``smtpcheck doctor`` has its own: 0 ready, 1 a check failed, 2 usage error, 3 something
-could not be checked (see :mod:`smtpcheck.doctor`).
+could not be checked (see :mod:`smtpcheck._doctor`).
 
 Results go out as they complete, one JSON line each, flushed at once, so that an
 interrupted or crashed run loses no finished result. Running ``smtpcheck verify -i IN -o
@@ -36,12 +36,12 @@ from typing import IO, Any, NoReturn
 
 from tqdm import tqdm
 
-from smtpcheck import doctor
+from smtpcheck import _doctor
+from smtpcheck._enrich import AddressList
 from smtpcheck._errors import PolicyError
-from smtpcheck.enrich import AddressList
-from smtpcheck.policy import Policy
-from smtpcheck.resolver import Resolver, ResolverProtocol
-from smtpcheck.result import Result, Verdict
+from smtpcheck._policy import Policy
+from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._result import Result, Verdict
 
 __all__ = ["main", "render_table"]
 
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_verify(commands)
     _add_demo(commands)
-    doctor.add_parser(commands)
+    _doctor.add_parser(commands)
     return parser
 
 
@@ -548,7 +548,7 @@ def render_table(results: Sequence[Result], *, width: int = 100, transcript: boo
     detail) takes what is left. With ``transcript``, each row is followed by its
     conversation.
 
-    >>> from smtpcheck.result import Reason
+    >>> from smtpcheck._result import Reason
     >>> r = Result(address="a@b.example", normalized=None, verdict=Verdict.UNDELIVERABLE,
     ...            reason=Reason.INVALID_SYNTAX, detail="the address has no @")
     >>> print(render_table([r]))
@@ -653,7 +653,7 @@ def _verify_all(
     emit: Callable[[Result], None],
 ) -> None:
     """Verify ``addresses`` in bulk, calling ``emit`` for each result as it completes."""
-    from smtpcheck.bulk import verify_many  # noqa: PLC0415 - only the commands that verify
+    from smtpcheck._bulk import verify_many  # noqa: PLC0415 - only the commands that verify
 
     results = verify_many(addresses, policy=policy, resolver=resolver)
     try:
@@ -886,7 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "verify": _verify_command,
         "demo": _demo_command,
-        "doctor": doctor.run,
+        "doctor": _doctor.run,
     }
     command = commands.get(args.command)
     if command is None:

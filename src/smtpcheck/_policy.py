@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from smtpcheck._address import parse_address
+from smtpcheck._enrich import AddressList
 from smtpcheck._errors import InvalidAddress, PolicyError
-from smtpcheck.address import parse_address
-from smtpcheck.enrich import AddressList
 
 __all__ = ["Policy", "TLSMode"]
 
@@ -87,7 +87,7 @@ class Policy:
         allow_single_label: Accept single-label domains such as ``localhost``.
         allow_domain_literal: Accept domain literals such as ``user@[192.0.2.1]``.
         allow: Addresses and domains taken as deliverable without asking (reason
-            ``allowed``): an :class:`~smtpcheck.enrich.AddressList`.
+            ``allowed``): an :class:`~smtpcheck._enrich.AddressList`.
         deny: Addresses and domains refused without asking (reason ``denied``). An
             address entry beats a domain entry; at the same level, deny wins.
         disposable_undeliverable: Call addresses at disposable-address domains
