@@ -4,6 +4,8 @@
 :class:`FakeServer` (or fails), each ``Send`` is answered from the server's script and
 each ``Receive`` returns what the server queued. Time is a fake clock that a silent
 server advances by the whole receive timeout, so budgets are tested without waiting.
+Admission is scripted too: an IP may make the plan wait (the clock moves by the wait)
+or be refused; every slot admitted must be released by the plan itself.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from smtpcheck._admission import Admit, Admitted, Refused, Release
 from smtpcheck._probe import (
     Close,
     Connect,
@@ -92,6 +95,10 @@ class Network:
     status: DomainStatus = DomainStatus.OK
     now: float = 0.0
     actions: list[PlanAction] = field(default_factory=list)
+    waits: dict[str, float] = field(default_factory=dict)  # admission waits, by IP
+    refusals: dict[str, Refused] = field(default_factory=dict)  # admission refused, by IP
+    held: list[Admit] = field(default_factory=list)  # admitted and not yet released
+    released: list[Release] = field(default_factory=list)
 
     def clock(self) -> float:
         return self.now
@@ -113,6 +120,20 @@ def run_plan(steps: Generator[PlanAction, PlanOutcome, T], net: Network) -> T:  
             outcome: PlanOutcome
             if isinstance(action, Resolve):
                 outcome = Resolved(net.answer_dns(action))
+            elif isinstance(action, Admit):
+                refused = net.refusals.get(action.ip)
+                if refused is not None:
+                    outcome = refused
+                else:
+                    wait = net.waits.get(action.ip, 0.0)
+                    net.now += wait
+                    net.held.append(action)
+                    outcome = Admitted(waited=wait)
+            elif isinstance(action, Release):
+                assert server is None, "a slot is released only once its connection closed"
+                net.held.remove(action.admit)
+                net.released.append(action)
+                outcome = Sent()
             elif isinstance(action, Connect):
                 target = net.servers.get(action.ip, "refused")
                 if isinstance(target, str):

@@ -12,12 +12,13 @@ from smtpcheck._result import Result
 
 __all__ = ["averify", "verify"]
 
-_DEFAULT_POLICY = Policy()
+#: The policy of a call that gives none (one object, shared by every entry point).
+DEFAULT_POLICY = Policy()
 _default_resolver: Resolver | None = None
 _default_lock = threading.Lock()
 
 
-def _resolver(resolver: ResolverProtocol | None) -> ResolverProtocol:
+def resolver_or_default(resolver: ResolverProtocol | None) -> ResolverProtocol:
     """The given resolver, or one shared :class:`Resolver` built on first use.
 
     Sharing it shares its cache: a second address at the same domain asks DNS nothing.
@@ -62,7 +63,9 @@ def verify(
     >>> r.verdict, r.reason
     (<Verdict.UNDELIVERABLE: 'undeliverable'>, <Reason.INVALID_SYNTAX: 'invalid_syntax'>)
     """
-    return _sync.run(address, policy=policy or _DEFAULT_POLICY, resolver=_resolver(resolver))
+    return _sync.run(
+        address, policy=policy or DEFAULT_POLICY, resolver=resolver_or_default(resolver)
+    )
 
 
 async def averify(
@@ -73,4 +76,6 @@ async def averify(
     resolver: ResolverProtocol | None = None,
 ) -> Result:
     """The asyncio twin of :func:`verify`, with the same arguments and result."""
-    return await _async.run(address, policy=policy or _DEFAULT_POLICY, resolver=_resolver(resolver))
+    return await _async.run(
+        address, policy=policy or DEFAULT_POLICY, resolver=resolver_or_default(resolver)
+    )

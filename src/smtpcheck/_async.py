@@ -9,20 +9,28 @@ paused instead of filling memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-import ssl
 import time
-from collections.abc import Callable, Generator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Generator
 from typing import TypeVar
 
 from smtpcheck._address import Address
+from smtpcheck._admission import (
+    Admit,
+    Admitted,
+    AsyncAdmission,
+    AsyncOpenAdmission,
+    Lesson,
+    Refused,
+    Release,
+)
 from smtpcheck._drivers import (
     PROXY_MISSING,
+    ProxyUnavailableError,
     client_context,
-    describe_os_error,
+    failed,
     helo_name,
-    proxy_error,
     resolver_failure,
 )
 from smtpcheck._policy import Policy
@@ -32,7 +40,6 @@ from smtpcheck._probe import (
     Connected,
     Failed,
     FailureKind,
-    Receive,
     Received,
     Send,
     Sent,
@@ -41,24 +48,33 @@ from smtpcheck._probe import (
 )
 from smtpcheck._resolver import ResolverProtocol
 from smtpcheck._result import Result
-from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
 
-__all__ = ["Gate", "drive", "run"]
+__all__ = ["drive", "run"]
 
 _T = TypeVar("_T")
-
-#: Makes the context entered around each connection, from its IP address and port.
-Gate = Callable[[str, int], AbstractAsyncContextManager[object]]
+_log = logging.getLogger("smtpcheck")
 
 # Stop reading from the socket while this much is buffered and unread.
 _HIGH_WATER = 65536
 
 
-async def run(address: str | Address, *, policy: Policy, resolver: ResolverProtocol) -> Result:
-    """Verify *address* with asyncio."""
+async def run(
+    address: str | Address,
+    *,
+    policy: Policy,
+    resolver: ResolverProtocol,
+    admission: AsyncAdmission | None = None,
+) -> Result:
+    """Verify *address* with asyncio; a bug of ours gives an ``internal_error``."""
     helo = await asyncio.to_thread(helo_name, policy.helo_name)
     steps = plan(address, policy=policy, helo_name=helo, clock=time.monotonic)
-    return await drive(steps, policy=policy, resolver=resolver)
+    try:
+        return await drive(steps, policy=policy, resolver=resolver, admission=admission)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
+        _log.exception("smtpcheck failed while verifying %r", str(address))
+        given = address if isinstance(address, str) else address.normalized
+        return crashed(given, None if isinstance(address, str) else address.normalized, exc)
 
 
 async def drive(
@@ -66,23 +82,27 @@ async def drive(
     *,
     policy: Policy,
     resolver: ResolverProtocol,
-    gate: Gate | None = None,
+    admission: AsyncAdmission | None = None,
 ) -> _T:
     """Carry out any plan (one address, or the addresses of a domain); return its value.
 
     Args:
         steps: The plan.
-        policy: The policy the plan was made with (source address, CA file).
+        policy: The policy the plan was made with (source address, proxy, CA file).
         resolver: Answers the plan's DNS questions.
-        gate: Entered before each connection and left when it closes: a bulk run's
-            cap on connections per mail host.
+        admission: Answers its admission requests (a bulk run's gates); everything is
+            admitted at once when None. A slot still held when the plan ends, or when
+            the task is cancelled, is released.
     """
-    return await _Driver(policy, resolver, gate).drive(steps)
+    return await _Driver(policy, resolver, admission or AsyncOpenAdmission()).drive(steps)
 
 
 async def _through_proxy(url: str, action: Connect) -> socket.socket:
     """A connected socket to the action's address through the SOCKS proxy at *url*."""
-    from python_socks.async_.asyncio import Proxy  # noqa: PLC0415 - an optional extra
+    try:
+        from python_socks.async_.asyncio import Proxy  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        raise ProxyUnavailableError(PROXY_MISSING) from None
 
     proxy = Proxy.from_url(url)
     return await proxy.connect(dest_host=action.ip, dest_port=action.port)
@@ -145,11 +165,13 @@ class _Stream(asyncio.Protocol):
 class _Driver:
     """Carries out one plan's actions on at most one connection at a time."""
 
-    def __init__(self, policy: Policy, resolver: ResolverProtocol, gate: Gate | None) -> None:
+    def __init__(
+        self, policy: Policy, resolver: ResolverProtocol, admission: AsyncAdmission
+    ) -> None:
         self.policy = policy
         self.resolver = resolver
-        self.gate = gate
-        self.held: AbstractAsyncContextManager[object] | None = None
+        self.admission = admission
+        self.held: list[Admit] = []
         self.stream: _Stream | None = None
 
     async def drive(self, steps: Generator[PlanAction, PlanOutcome, _T]) -> _T:
@@ -163,10 +185,18 @@ class _Driver:
         finally:
             await self.aclose()
             steps.close()
+            while self.held:
+                await self.admission.release(Release(admit=self.held.pop(), lesson=Lesson()))
 
     async def act(self, action: PlanAction) -> PlanOutcome:
         if isinstance(action, Resolve):
             return await self.resolve(action)
+        if isinstance(action, Admit):
+            return await self.admit(action)
+        if isinstance(action, Release):
+            self.held.remove(action.admit)
+            await self.admission.release(action)
+            return Sent()
         if isinstance(action, Connect):
             return await self.connect(action)
         if isinstance(action, Close):
@@ -175,20 +205,22 @@ class _Driver:
         stream = self.stream
         if stream is None or stream.transport is None:  # pragma: no cover - plan contract
             return Failed(FailureKind.IO, "not connected")
+        if isinstance(action, StartTLSHandshake):
+            return await self.handshake(stream, action)
         try:
             if isinstance(action, Send):
                 stream.transport.write(action.data)
                 return Sent()
-            if isinstance(action, Receive):
-                async with asyncio.timeout(action.timeout):
-                    return Received(await stream.read())
-            return await self.handshake(stream, action)
-        except TimeoutError:
-            return Failed(FailureKind.TIMEOUT, "no reply in time")
-        except OSError as exc:
-            return Failed(FailureKind.IO, describe_os_error(exc))
-        except Exception as exc:  # noqa: BLE001 - a transport's error ends the conversation
-            return Failed(FailureKind.IO, f"{type(exc).__name__}: {exc}")
+            async with asyncio.timeout(action.timeout):
+                return Received(await stream.read())
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "io")
+
+    async def admit(self, action: Admit) -> Admitted | Refused:
+        outcome = await self.admission.admit(action)
+        if isinstance(outcome, Admitted):
+            self.held.append(action)  # only once admitted: a cancelled wait holds nothing
+        return outcome
 
     async def resolve(self, action: Resolve) -> Resolved:
         try:
@@ -203,16 +235,6 @@ class _Driver:
         return Resolved(hosts)
 
     async def connect(self, action: Connect) -> PlanOutcome:
-        if self.gate is not None:
-            gate = self.gate(action.ip, action.port)
-            await gate.__aenter__()
-            self.held = gate  # only once entered: a cancelled wait releases nothing
-        outcome = await self.open(action)
-        if isinstance(outcome, Failed):
-            await self.aclose()
-        return outcome
-
-    async def open(self, action: Connect) -> PlanOutcome:
         loop = asyncio.get_running_loop()
         source = (self.policy.source_address, 0) if self.policy.source_address else None
         context = None
@@ -236,16 +258,8 @@ class _Driver:
                     await loop.create_connection(
                         lambda: stream, sock=sock, ssl=context, server_hostname=server_hostname
                     )
-        except TimeoutError:
-            return Failed(FailureKind.CONNECT, "no connection in time")
-        except ssl.SSLError as exc:
-            return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
-        except OSError as exc:
-            return Failed(FailureKind.CONNECT, describe_os_error(exc))
-        except ImportError:
-            return Failed(FailureKind.CONNECT, PROXY_MISSING)
-        except Exception as exc:  # noqa: BLE001 - python-socks' own errors: the proxy failed
-            return Failed(FailureKind.CONNECT, proxy_error(exc))
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "connect")
         self.stream = stream
         assert stream.transport is not None  # noqa: S101 - set by connection_made
         peer = stream.transport.get_extra_info("sockname")
@@ -264,12 +278,8 @@ class _Driver:
                 transport = await loop.start_tls(
                     stream.transport, stream, context, server_hostname=action.server_hostname
                 )
-        except TimeoutError:
-            return Failed(FailureKind.TIMEOUT, "the TLS handshake did not finish in time")
-        except ssl.SSLError as exc:
-            return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
-        except (OSError, ConnectionError) as exc:
-            return Failed(FailureKind.IO, describe_os_error(exc))
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "tls")
         if transport is None:  # pragma: no cover - start_tls returns None only when closing
             return Failed(FailureKind.IO, "the connection closed during the TLS handshake")
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - a TLS transport
@@ -285,6 +295,3 @@ class _Driver:
             self.stream.transport.abort()
             await asyncio.sleep(0)
         self.stream = None
-        held, self.held = self.held, None
-        if held is not None:
-            await held.__aexit__(None, None, None)

@@ -1,12 +1,64 @@
-"""What both drivers share: TLS contexts, the default HELO name, error sentences."""
+"""What both drivers share: TLS contexts, the default HELO name, the error table.
+
+The table (:func:`failed`) turns an exception raised while carrying out an action into
+its failed outcome, the same way for the blocking and the asyncio driver.
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
 import socket
 import ssl
+from typing import Literal
 
-from smtpcheck._resolver import DomainStatus, MailHosts
+from smtpcheck._mailhosts import DomainStatus, MailHosts
+from smtpcheck._probe import Failed, FailureKind
+
+_log = logging.getLogger("smtpcheck")
+
+#: The kind of action an exception interrupted.
+Step = Literal["connect", "tls", "io"]
+
+_TIMED_OUT: dict[Step, str] = {
+    "connect": "no connection in time",
+    "tls": "the TLS handshake did not finish in time",
+    "io": "no reply in time",
+}
+
+
+class ProxyUnavailableError(ConnectionError):
+    """A proxy is configured and python-socks is not installed."""
+
+
+def failed(exc: Exception, step: Step) -> Failed:
+    """The failed outcome for an exception raised while carrying out an action.
+
+    The one table both drivers use. An exception that is not the network's, the proxy's
+    or the server's doing is a bug of ours: it is raised again, so that it reaches the
+    top of the verification, is logged with its traceback, and the result says
+    ``internal_error`` instead of blaming the server.
+    """
+    outcome = _table(exc, step)
+    if outcome is None:
+        raise exc
+    return outcome
+
+
+def _table(exc: Exception, step: Step) -> Failed | None:
+    if isinstance(exc, ProxyUnavailableError):
+        return Failed(FailureKind.CONNECT, str(exc))
+    if type(exc).__module__.split(".")[0] == "python_socks":
+        return Failed(FailureKind.CONNECT, proxy_error(exc))
+    if isinstance(exc, TimeoutError):
+        kind = FailureKind.CONNECT if step == "connect" else FailureKind.TIMEOUT
+        return Failed(kind, _TIMED_OUT[step])
+    if isinstance(exc, ssl.SSLError):
+        return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
+    if isinstance(exc, OSError):
+        kind = FailureKind.CONNECT if step == "connect" else FailureKind.IO
+        return Failed(kind, describe_os_error(exc))
+    return None
 
 
 @functools.lru_cache(maxsize=16)
@@ -35,6 +87,7 @@ def describe_os_error(exc: OSError) -> str:
 
 def resolver_failure(domain: str, exc: Exception) -> MailHosts:
     """The answer for a resolver that raised instead of answering: a DNS failure."""
+    _log.warning("the resolver failed for %s", domain, exc_info=exc)
     return MailHosts(
         domain=domain,
         status=DomainStatus.DNS_FAILURE,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from smtpcheck._address import Address
 from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
 from smtpcheck._policy import Policy
-from smtpcheck._result import TranscriptLine
+from smtpcheck._result import Reason, TranscriptLine
 from smtpcheck.protocol import (
     NEED_DATA,
     ClientConnection,
@@ -174,6 +174,7 @@ class Stop(enum.Enum):
     TLS_UNAVAILABLE = "tls_unavailable"  # required, but STARTTLS not offered or refused
     PROTOCOL_ERROR = "protocol_error"
     REFUSED = "refused"  # a reply to greeting, EHLO/HELO or MAIL said no: see ``reply``
+    NOT_ADMITTED = "not_admitted"  # admission refused the host: no connection was made
 
 
 @dataclass(slots=True)
@@ -192,6 +193,8 @@ class SessionReport:
         probed: Whether the catch-all probe was part of the plan.
         smtputf8_missing: The recipients needed SMTPUTF8 and the server lacks it.
         tls: Whether the conversation was encrypted.
+        pipelining: Whether the server offered PIPELINING (None: it never said EHLO).
+        refusal: Why admission refused the host (with ``Stop.NOT_ADMITTED``).
         transcript: Every line exchanged (when asked for).
     """
 
@@ -205,6 +208,8 @@ class SessionReport:
     probed: bool = False
     smtputf8_missing: bool = False
     tls: bool = False
+    pipelining: bool | None = None
+    refusal: Reason | None = None
     transcript: list[TranscriptLine] = field(default_factory=list)
 
     @property
@@ -509,6 +514,7 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
 
     # SMTPUTF8: an internationalised local part cannot be asked about without it.
     extensions = conv.conn.extensions
+    report.pipelining = extensions.pipelining
     needs_utf8 = any(r.requires_smtputf8 for r in recipients)
     if needs_utf8 and not extensions.smtputf8:
         report.smtputf8_missing = True

@@ -75,6 +75,9 @@ class Reason(enum.Enum):
     PROTOCOL_ERROR = "protocol_error"
     #: The server's answer could not be interpreted with confidence.
     UNRECOGNIZED_REPLY = "unrecognized_reply"
+    #: smtpcheck itself failed (a bug, logged with its traceback): says nothing of the
+    #: address.
+    INTERNAL_ERROR = "internal_error"
     #: On the policy's allow list: taken as deliverable without asking.
     ALLOWED = "allowed"
     #: On the policy's deny list: refused without asking.

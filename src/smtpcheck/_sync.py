@@ -6,19 +6,28 @@ web framework), because it never touches asyncio.
 
 from __future__ import annotations
 
+import logging
 import socket
-import ssl
 import time
 from collections.abc import Generator
 from typing import TypeVar
 
 from smtpcheck._address import Address
+from smtpcheck._admission import (
+    Admission,
+    Admit,
+    Admitted,
+    Lesson,
+    OpenAdmission,
+    Refused,
+    Release,
+)
 from smtpcheck._drivers import (
     PROXY_MISSING,
+    ProxyUnavailableError,
     client_context,
-    describe_os_error,
+    failed,
     helo_name,
-    proxy_error,
     resolver_failure,
 )
 from smtpcheck._policy import Policy
@@ -28,7 +37,6 @@ from smtpcheck._probe import (
     Connected,
     Failed,
     FailureKind,
-    Receive,
     Received,
     Send,
     Sent,
@@ -37,36 +45,69 @@ from smtpcheck._probe import (
 )
 from smtpcheck._resolver import ResolverProtocol
 from smtpcheck._result import Result
-from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, plan
+from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
 
 __all__ = ["drive", "run"]
 
 _T = TypeVar("_T")
 
 _READ_SIZE = 65536
+_log = logging.getLogger("smtpcheck")
 
 
-def run(address: str | Address, *, policy: Policy, resolver: ResolverProtocol) -> Result:
-    """Verify *address* with blocking I/O."""
+def run(
+    address: str | Address,
+    *,
+    policy: Policy,
+    resolver: ResolverProtocol,
+    admission: Admission | None = None,
+) -> Result:
+    """Verify *address* with blocking I/O; a bug of ours gives an ``internal_error``."""
     steps = plan(
         address, policy=policy, helo_name=helo_name(policy.helo_name), clock=time.monotonic
     )
-    return drive(steps, policy=policy, resolver=resolver)
+    try:
+        return drive(steps, policy=policy, resolver=resolver, admission=admission)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
+        _log.exception("smtpcheck failed while verifying %r", str(address))
+        return crashed(_given(address), _normalized(address), exc)
+
+
+def _given(address: str | Address) -> str:
+    return address if isinstance(address, str) else address.normalized
+
+
+def _normalized(address: str | Address) -> str | None:
+    return None if isinstance(address, str) else address.normalized
 
 
 def drive(
-    steps: Generator[PlanAction, PlanOutcome, _T], *, policy: Policy, resolver: ResolverProtocol
+    steps: Generator[PlanAction, PlanOutcome, _T],
+    *,
+    policy: Policy,
+    resolver: ResolverProtocol,
+    admission: Admission | None = None,
 ) -> _T:
-    """Carry out any plan (one address, or the addresses of a domain); return its value."""
-    return _Driver(policy, resolver).drive(steps)
+    """Carry out any plan (one address, or the addresses of a domain); return its value.
+
+    Args:
+        steps: The plan.
+        policy: The policy the plan was made with (source address, proxy, CA file).
+        resolver: Answers the plan's DNS questions.
+        admission: Answers its admission requests; everything is admitted at once when
+            None. A slot still held when the plan ends is released.
+    """
+    return _Driver(policy, resolver, admission or OpenAdmission()).drive(steps)
 
 
 class _Driver:
     """Carries out one plan's actions on at most one socket at a time."""
 
-    def __init__(self, policy: Policy, resolver: ResolverProtocol) -> None:
+    def __init__(self, policy: Policy, resolver: ResolverProtocol, admission: Admission) -> None:
         self.policy = policy
         self.resolver = resolver
+        self.admission = admission
+        self.held: list[Admit] = []
         self.sock: socket.socket | None = None
 
     def drive(self, steps: Generator[PlanAction, PlanOutcome, _T]) -> _T:
@@ -80,10 +121,18 @@ class _Driver:
         finally:
             self.close()
             steps.close()
+            while self.held:
+                self.admission.release(Release(admit=self.held.pop(), lesson=Lesson()))
 
     def act(self, action: PlanAction) -> PlanOutcome:
         if isinstance(action, Resolve):
             return self.resolve(action)
+        if isinstance(action, Admit):
+            return self.admit(action)
+        if isinstance(action, Release):
+            self.held.remove(action.admit)
+            self.admission.release(action)
+            return Sent()
         if isinstance(action, Connect):
             return self.connect(action)
         if isinstance(action, Close):
@@ -92,18 +141,22 @@ class _Driver:
         sock = self.sock
         if sock is None:  # pragma: no cover - the plan never acts without a connection
             return Failed(FailureKind.IO, "not connected")
+        if isinstance(action, StartTLSHandshake):
+            return self.handshake(sock, action)
         try:
             if isinstance(action, Send):
                 sock.sendall(action.data)
                 return Sent()
-            if isinstance(action, Receive):
-                sock.settimeout(action.timeout)
-                return Received(sock.recv(_READ_SIZE))
-            return self.handshake(sock, action)
-        except TimeoutError:
-            return Failed(FailureKind.TIMEOUT, "no reply in time")
-        except OSError as exc:
-            return Failed(FailureKind.IO, describe_os_error(exc))
+            sock.settimeout(action.timeout)
+            return Received(sock.recv(_READ_SIZE))
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "io")
+
+    def admit(self, action: Admit) -> Admitted | Refused:
+        outcome = self.admission.admit(action)
+        if isinstance(outcome, Admitted):
+            self.held.append(action)
+        return outcome
 
     def resolve(self, action: Resolve) -> Resolved:
         try:
@@ -124,22 +177,18 @@ class _Driver:
             return socket.create_connection(
                 (action.ip, action.port), timeout=action.timeout, source_address=source
             )
-        from python_socks.sync import Proxy  # noqa: PLC0415 - an optional extra
-
+        try:
+            from python_socks.sync import Proxy  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            raise ProxyUnavailableError(PROXY_MISSING) from None
         proxy = Proxy.from_url(self.policy.proxy)
         return proxy.connect(dest_host=action.ip, dest_port=action.port, timeout=action.timeout)
 
     def connect(self, action: Connect) -> PlanOutcome:
         try:
             sock = self.open(action)
-        except TimeoutError:
-            return Failed(FailureKind.CONNECT, "no connection in time")
-        except OSError as exc:
-            return Failed(FailureKind.CONNECT, describe_os_error(exc))
-        except ImportError:
-            return Failed(FailureKind.CONNECT, PROXY_MISSING)
-        except Exception as exc:  # noqa: BLE001 - python-socks' own errors: the proxy failed
-            return Failed(FailureKind.CONNECT, proxy_error(exc))
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "connect")
         self.sock = sock
         local_ip = str(sock.getsockname()[0])
         if action.implicit_tls:
@@ -161,12 +210,8 @@ class _Driver:
         try:
             sock.settimeout(action.timeout)
             self.sock = context.wrap_socket(sock, server_hostname=action.server_hostname)
-        except TimeoutError:
-            return Failed(FailureKind.TIMEOUT, "the TLS handshake did not finish in time")
-        except ssl.SSLError as exc:
-            return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
-        except OSError as exc:
-            return Failed(FailureKind.IO, describe_os_error(exc))
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+            return failed(exc, "tls")
         return TLSStarted()
 
     def close(self) -> None:

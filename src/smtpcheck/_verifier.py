@@ -10,12 +10,14 @@ carry the actions out; this module alone decides what happens next.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import string
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from smtpcheck._address import Address, parse_address
+from smtpcheck._admission import Admit, Admitted, Lesson, Refused, Release
 from smtpcheck._classify import Classification, Phase, classify_recipient, classify_reply
 from smtpcheck._enrich import Enrichment, enrich, screen
 from smtpcheck._errors import InvalidAddress
@@ -27,14 +29,23 @@ from smtpcheck.protocol import Reply
 
 __all__ = [
     "DomainResults",
+    "PlanAction",
+    "PlanOutcome",
     "Resolve",
     "Resolved",
+    "crashed",
     "invalid",
+    "lesson",
     "parse",
     "plan",
     "plan_domain",
+    "probe_needed",
     "random_local_part",
+    "session_capacity",
+    "settles_catch_all",
 ]
+
+_log = logging.getLogger("smtpcheck")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +65,8 @@ class Resolved:
     hosts: MailHosts
 
 
-PlanAction = Action | Resolve
-PlanOutcome = Outcome | Resolved
+PlanAction = Action | Resolve | Admit | Release
+PlanOutcome = Outcome | Resolved | Admitted | Refused
 
 _DNS_STATUS: dict[DomainStatus, Classification] = {
     DomainStatus.NO_SUCH_DOMAIN: Classification(Verdict.UNDELIVERABLE, Reason.NO_SUCH_DOMAIN),
@@ -77,6 +88,13 @@ _STOPS: dict[Stop, Reason] = {
     Stop.PROTOCOL_ERROR: Reason.PROTOCOL_ERROR,
 }
 
+# Refusals aimed at us: at any phase for a block (our IP, our name), before RCPT for a
+# policy refusal (at RCPT a policy may be about one recipient).
+_AIMED_AT_US = frozenset({Reason.BLOCKED, Reason.POLICY_REJECTED})
+_SESSION_PHASES = frozenset({Phase.GREETING, Phase.EHLO, Phase.HELO, Phase.MAIL})
+#: Answers that make a host's gate back off, and bulk runs ask again after it.
+BACKOFF_REASONS = frozenset({Reason.RATE_LIMITED, Reason.TEMPORARY_FAILURE})
+
 _RANDOM_ALPHABET = string.ascii_lowercase + string.digits
 # Known to this process only: the probe's local part cannot be guessed from outside.
 _PROCESS_SECRET = secrets.token_bytes(32)
@@ -95,6 +113,47 @@ def random_local_part(domain: str) -> str:
     letters = [_RANDOM_ALPHABET[byte % len(_RANDOM_ALPHABET)] for byte in digest]
     letters[0] = string.ascii_lowercase[digest[0] % len(string.ascii_lowercase)]
     return "".join(letters)
+
+
+def probe_needed(policy: Policy, random_reply: Reply | None) -> bool:
+    """Whether a session must ask the catch-all probe: on, and not answered for good."""
+    return policy.catch_all_probe and random_reply is None
+
+
+def session_capacity(policy: Policy, random_reply: Reply | None) -> int:
+    """How many of a domain's addresses one session asks about.
+
+    ``policy.max_recipients`` RCPT TO in all, the catch-all probe included when it is
+    asked (see :func:`probe_needed`); at least one address.
+    """
+    return max(1, policy.max_recipients - probe_needed(policy, random_reply))
+
+
+def settles_catch_all(reply: Reply | None) -> bool:
+    """Whether a reply to the catch-all probe stands for the domain's next sessions.
+
+    An acceptance or a refusal does; a temporary answer (greylisting, a rate limit) does
+    not: the next session asks again.
+    """
+    return reply is not None and not reply.is_transient
+
+
+def crashed(given: str, normalized: str | None, error: BaseException) -> Result:
+    """The result for an address whose verification hit a bug in smtpcheck itself.
+
+    The bug is logged with its traceback by the caller; the result says so, instead of
+    blaming the server.
+    """
+    return Result(
+        address=given,
+        normalized=normalized,
+        verdict=Verdict.UNKNOWN,
+        reason=Reason.INTERNAL_ERROR,
+        detail=(
+            f"smtpcheck failed while verifying it (a bug, please report it): "
+            f"{type(error).__name__}: {error}"
+        ),
+    )
 
 
 def parse(address: str | Address, policy: Policy) -> Address | InvalidAddress:
@@ -223,11 +282,9 @@ def plan_domain(
     transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in pending}
     last: dict[int, Reply] = {}  # each address's latest RCPT reply
     while pending:
-        batch = pending[: max(1, policy.max_recipients - (random_reply is None))]
+        batch = pending[: session_capacity(policy, random_reply)]
         probe_local = (
-            random_local(first.ascii_domain)
-            if policy.catch_all_probe and random_reply is None
-            else None
+            random_local(first.ascii_domain) if probe_needed(policy, random_reply) else None
         )
         report = yield from _ask_hosts(
             hosts,
@@ -242,7 +299,7 @@ def plan_domain(
         # This session's probe decides its own answers; only a definitive one (accepted,
         # or refused for good) is kept for the next sessions: a deferred one is asked again.
         probe_reply = report.random_reply or random_reply
-        if report.random_reply is not None and not report.random_reply.is_transient:
+        if settles_catch_all(report.random_reply):
             random_reply = report.random_reply
         replies = {batch[position]: reply for position, reply in report.answers.items()}
         last.update(replies)
@@ -269,6 +326,14 @@ def plan_domain(
             )
             # An accepted address whose probe was deferred is decided by the probe.
             deferred = real.is_positive and found.verdict is Verdict.UNKNOWN
+            _log.debug(
+                "%s: %s at %s -> %s/%s",
+                items[index][1].normalized,
+                real.code,
+                report.host,
+                found.verdict.value,
+                found.reason.value,
+            )
             out.finish(
                 index,
                 found,
@@ -350,6 +415,12 @@ def _find_hosts(
     )
     assert isinstance(outcome, Resolved)  # noqa: S101 - the drivers' contract
     answer = outcome.hosts
+    _log.debug(
+        "resolved %s: %s, %s",
+        first.ascii_domain,
+        answer.status.value,
+        ", ".join(host.name for host in answer.hosts) or "no hosts",
+    )
     if answer.status is not DomainStatus.OK or not answer.hosts:
         return answer
     return answer.hosts[: policy.max_mx_hosts]
@@ -378,7 +449,13 @@ def _ask_hosts(
     helo_name: str | None,
     clock: Callable[[], float],
 ) -> Generator[PlanAction, PlanOutcome, SessionReport]:
-    """Ask the mail hosts in order until one answers, within one time budget."""
+    """Ask the mail hosts in order until one answers, within one time budget.
+
+    Each connection is admitted first (:class:`~smtpcheck._admission.Admit`). The rule
+    for what the wait costs is here and only here: time spent waiting for a slot does
+    not count against ``policy.timeout``, so the deadline moves by each wait. A host
+    whose admission is refused is passed over like one that cannot be reached.
+    """
     started = clock()
     deadline = None if policy.timeout is None else started + policy.timeout
     transcript: list[TranscriptLine] = []
@@ -386,29 +463,34 @@ def _ask_hosts(
     for _round in range(policy.retries + 1):
         for host in hosts:
             for ip in host.addresses:
-                use_tls = True
-                while True:
-                    report = yield from converse(
-                        host=host.name,
-                        ip=ip,
-                        port=host.port or policy.port,
-                        recipients=recipients,
-                        random_local_part=probe_local,
-                        policy=policy,
-                        helo_name=helo_name,
-                        clock=clock,
-                        started=started,
-                        deadline=deadline,
-                        use_tls=use_tls,
+                request = Admit(host=host.name, ip=ip, port=host.port or policy.port)
+                admission = yield request
+                if isinstance(admission, Refused):
+                    report = _not_admitted(request, admission)
+                    _note(policy, transcript, clock() - started, report.detail or "")
+                    continue
+                assert isinstance(admission, Admitted)  # noqa: S101 - the drivers' contract
+                if admission.waited > 0:
+                    if deadline is not None:
+                        deadline += admission.waited
+                    _note(
+                        policy,
+                        transcript,
+                        clock() - started,
+                        f"admitted to {host.name} [{ip}]:{request.port} "
+                        f"after waiting {admission.waited:.2f} s",
                     )
-                    transcript.extend(report.transcript)
-                    # Opportunistic TLS that fails is retried in plaintext, as MTAs do.
-                    retry_plain = (
-                        use_tls and report.stop is Stop.TLS_FAILED and policy.tls == "opportunistic"
-                    )
-                    if not retry_plain:
-                        break
-                    use_tls = False
+                report = yield from _converse_admitted(
+                    request,
+                    recipients,
+                    probe_local=probe_local,
+                    policy=policy,
+                    helo_name=helo_name,
+                    clock=clock,
+                    started=started,
+                    deadline=deadline,
+                )
+                transcript.extend(report.transcript)
                 out_of_time = deadline is not None and clock() >= deadline
                 if out_of_time or not report.try_next_host:
                     report.transcript = transcript
@@ -420,6 +502,125 @@ def _ask_hosts(
     return report
 
 
+def _converse_admitted(
+    request: Admit,
+    recipients: Sequence[Address],
+    *,
+    probe_local: str | None,
+    policy: Policy,
+    helo_name: str | None,
+    clock: Callable[[], float],
+    started: float,
+    deadline: float | None,
+) -> Generator[PlanAction, PlanOutcome, SessionReport]:
+    """The conversation(s) one admission covers, then its release with their lesson.
+
+    Opportunistic TLS that fails is retried in plaintext at once, as MTAs do: the same
+    slot covers both connections, one after the other.
+    """
+    use_tls = True
+    transcript: list[TranscriptLine] = []
+    tls_failed = False
+    while True:
+        report = yield from converse(
+            host=request.host,
+            ip=request.ip,
+            port=request.port,
+            recipients=recipients,
+            random_local_part=probe_local,
+            policy=policy,
+            helo_name=helo_name,
+            clock=clock,
+            started=started,
+            deadline=deadline,
+            use_tls=use_tls,
+        )
+        transcript.extend(report.transcript)
+        tls_failed = tls_failed or report.stop is Stop.TLS_FAILED
+        retry_plain = use_tls and report.stop is Stop.TLS_FAILED and policy.tls == "opportunistic"
+        if not retry_plain:
+            break
+        use_tls = False
+    report.transcript = transcript
+    taught = lesson(report, tls_failed=tls_failed)
+    _log.debug(
+        "session with %s [%s]:%s: %s%s",
+        request.host,
+        request.ip,
+        request.port,
+        report.stop.value if report.stop is not None else "answered",
+        ", over TLS" if report.tls else "",
+    )
+    yield Release(admit=request, lesson=taught)
+    return report
+
+
+def _note(policy: Policy, transcript: list[TranscriptLine], at: float, text: str) -> None:
+    if policy.transcript:
+        transcript.append(TranscriptLine(direction="*", text=text, at=at))
+
+
+def _not_admitted(request: Admit, refused: Refused) -> SessionReport:
+    """The report for a host whose admission was refused: no connection was made."""
+    return SessionReport(
+        host=request.host,
+        stop=Stop.NOT_ADMITTED,
+        reply=refused.reply,
+        detail=refused.detail or f"not admitted to {request.host} [{request.ip}]",
+        refusal=refused.reason,
+    )
+
+
+def lesson(report: SessionReport, *, tls_failed: bool = False) -> Lesson:
+    """What a session taught about its host, for admission (back-off, memory).
+
+    A refusal aimed at us: ``blocked`` at any phase, ``policy_rejected`` before RCPT (at
+    RCPT a policy may concern one recipient). A rate limit or temporary failure at any
+    phase. The number of recipients a transaction took before ``452 4.5.3``.
+    """
+    replies: list[tuple[Phase, Reply]] = []
+    if report.stop is Stop.REFUSED and report.reply is not None:
+        replies.append((Phase(report.phase), report.reply))
+    ordered = _rcpt_order(report)
+    replies += [(Phase.RCPT, reply) for reply in ordered]
+    refused_us: Reason | None = None
+    rate_limited = False
+    taught: Reply | None = None
+    for phase, reply in replies:
+        reason = classify_reply(phase, reply).reason
+        aimed = reason is Reason.BLOCKED or (reason in _AIMED_AT_US and phase in _SESSION_PHASES)
+        if aimed and refused_us is None:
+            refused_us, taught = reason, reply
+        elif reason in BACKOFF_REASONS and not rate_limited:
+            rate_limited = True
+            taught = taught or reply
+    limit = next((n for n, reply in enumerate(ordered) if _too_many_recipients(reply)), None)
+    return Lesson(
+        refused_us=refused_us,
+        rate_limited=rate_limited,
+        reply=taught,
+        tls_failed=tls_failed,
+        pipelining=report.pipelining,
+        recipient_limit=limit or None,
+    )
+
+
+def _rcpt_order(report: SessionReport) -> list[Reply]:
+    """The RCPT replies in the order they were asked: first recipient, probe, others."""
+    answers = [report.answers[i] for i in sorted(report.answers)]
+    if report.random_reply is not None:
+        answers.insert(min(1, len(answers)), report.random_reply)
+    return answers
+
+
+def _too_many_recipients(reply: Reply) -> bool:
+    """``452 4.5.3`` too many recipients (RFC 5321 §4.5.3.1.10), however it is worded."""
+    return reply.code in (451, 452) and (
+        (reply.enhanced is not None and str(reply.enhanced) == "4.5.3")
+        or "too many recipients" in reply.text.lower()
+    )
+
+
 def _ask_again(reply: Reply) -> bool:
     """Whether a recipient's reply asks for another session rather than answering.
 
@@ -428,18 +629,13 @@ def _ask_again(reply: Reply) -> bool:
     ``550 Too many unknown recipients`` before it drops us): they judge the session,
     not the recipient.
     """
-    if reply.code == 421:
-        return True
-    if reply.code in (451, 452) and (
-        (reply.enhanced is not None and str(reply.enhanced) == "4.5.3")
-        or "too many recipients" in reply.text.lower()
-    ):
+    if reply.code == 421 or _too_many_recipients(reply):
         return True
     return classify_reply(Phase.RCPT, reply).reason is Reason.RATE_LIMITED
 
 
 def _mx(report: SessionReport) -> str | None:
-    return None if report.stop is Stop.CONNECT_FAILED else report.host
+    return None if report.stop in (Stop.CONNECT_FAILED, Stop.NOT_ADMITTED) else report.host
 
 
 def _session_failure(report: SessionReport) -> tuple[Classification, Reply | None, str | None]:
@@ -447,6 +643,9 @@ def _session_failure(report: SessionReport) -> tuple[Classification, Reply | Non
     if report.smtputf8_missing:
         found = Classification(Verdict.UNKNOWN, Reason.SMTPUTF8_UNSUPPORTED)
         return found, None, report.detail
+    if report.stop is Stop.NOT_ADMITTED:
+        found = Classification(Verdict.UNKNOWN, report.refusal or Reason.CONNECTION_FAILED)
+        return found, report.reply, report.detail
     if report.stop is Stop.REFUSED and report.reply is not None:
         return classify_reply(Phase(report.phase), report.reply), report.reply, report.detail
     if report.stop is not None:

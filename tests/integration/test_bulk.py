@@ -142,6 +142,36 @@ def test_too_many_recipients_are_asked_in_new_sessions_once_each() -> None:
     assert sum(v for k, v in answered.items() if not k.startswith("user")) == 1  # the probe
 
 
+def test_without_the_probe_a_full_session_carries_max_recipients_addresses() -> None:
+    # Issue 14: the session capacity is decided once, in the verifier; bulk used to
+    # reserve a place for a probe it would not ask and opened 2 sessions for these 10.
+    mailboxes = [f"user{n}" for n in range(5)]
+    given = [f"user{n}@one.test" for n in range(10)]
+    policy = POLICY.replace(catch_all_probe=False, max_recipients=10)
+    with one_domain(Behaviour(), mailboxes) as world:
+        results = list(verify_many(given, policy=policy, resolver=world.resolver))
+        stats = world.stats("mx.one.test")
+        commands = rcpts(world, "mx.one.test")
+    assert Counter(r.address for r in results) == Counter(given)
+    assert stats.connections == 1
+    assert len(commands) == 10
+
+
+def test_identical_inputs_in_flight_share_one_verification() -> None:
+    given = ["alice@one.test"] * 500 + ["Alice@one.test", "bob@one.test"] * 3
+    with one_domain(Behaviour(), ["alice", "bob"]) as world:
+        results = list(verify_many(given, policy=POLICY, resolver=world.resolver))
+        commands = rcpts(world, "mx.one.test")
+    assert Counter(r.address for r in results) == Counter(given)
+    assert {r.verdict for r in results} == {Verdict.DELIVERABLE}
+    asked = Counter(local_part(c) for c in commands)
+    # "alice" and "Alice" are two mailboxes (local parts keep their case), each asked
+    # once; bob once; the probe once.
+    assert asked["alice"] == 2
+    assert asked["bob"] == 1
+    assert sum(asked.values()) == 4
+
+
 class _DroppingServer:
     """Answers like Postfix, then says ``421`` and hangs up on the RCPT after ``limit``."""
 
@@ -293,7 +323,7 @@ def test_a_crash_in_one_batch_loses_no_input(world: MailWorld) -> None:
 
     given = ["a@boom.test", "b@boom.test", "alice@ok.test"]
     results = {r.address: r for r in verify_many(given, policy=POLICY, resolver=Broken())}
-    assert results["a@boom.test"].reason is Reason.PROTOCOL_ERROR
+    assert results["a@boom.test"].reason is Reason.INTERNAL_ERROR  # a bug, not the server
     assert results["b@boom.test"].verdict is Verdict.UNKNOWN
     assert "AttributeError" in (results["b@boom.test"].detail or "")
     assert results["alice@ok.test"].verdict is Verdict.DELIVERABLE

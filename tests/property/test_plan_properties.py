@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from smtpcheck import Policy, Reason, Result, Verdict
 from smtpcheck._address import parse_address
+from smtpcheck._admission import Admit, Admitted, Release
 from smtpcheck._probe import (
     Close,
     Connect,
@@ -133,6 +134,10 @@ class Chaos:
     def outcome(self, action: PlanAction) -> PlanOutcome:
         if isinstance(action, Resolve):
             return Resolved(MailHosts(domain=action.domain, status=DomainStatus.OK, hosts=HOSTS))
+        if isinstance(action, Admit):
+            return Admitted()
+        if isinstance(action, Release):
+            return Sent()
         if isinstance(action, Connect):
             self.connects += 1
             if self.connects in self.refuse:

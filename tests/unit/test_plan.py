@@ -11,9 +11,18 @@ import pytest
 from fakes import EHLO_PLAIN, FakeServer, Network, host, run_plan
 from smtpcheck import Policy, Reason, Result, Verdict
 from smtpcheck._address import parse_address
+from smtpcheck._admission import Admit, Refused
 from smtpcheck._probe import Connect, Receive, Send, StartTLSHandshake
 from smtpcheck._resolver import DomainStatus
-from smtpcheck._verifier import Resolve, plan, plan_domain, random_local_part
+from smtpcheck._verifier import (
+    Resolve,
+    plan,
+    plan_domain,
+    random_local_part,
+    session_capacity,
+    settles_catch_all,
+)
+from smtpcheck.protocol import Reply
 
 V, R = Verdict, Reason
 POLICY = Policy(allow_special_use=True, helo_name="verifier.example.net", timeout=30.0)
@@ -451,3 +460,129 @@ def test_quit_waits_briefly_for_its_reply() -> None:
     receives = [a for a in net.actions if isinstance(a, Receive)]
     assert receives[-1].timeout == 2.0  # QUIT's reply is not worth more
     assert server.received[-1] == "QUIT"
+
+
+# -- admission: a step of the plan ---------------------------------------------------------
+
+
+def admits(net: Network) -> list[Admit]:
+    return [a for a in net.actions if isinstance(a, Admit)]
+
+
+def test_every_connection_is_admitted_first_and_released_after_it_closed() -> None:
+    net, _ = one_server()
+    result = verify("alice@example.test", net)
+    assert result.verdict is V.DELIVERABLE
+    kinds = [type(a).__name__ for a in net.actions]
+    assert kinds.index("Admit") < kinds.index("Connect")
+    assert kinds[-1] == "Release"  # after the connection's Close
+    assert kinds[-2] == "Close"
+    assert admits(net) == [Admit(host="mx.example.test", ip="192.0.2.1", port=25)]
+    assert net.held == []
+    [release] = net.released
+    assert release.lesson.pipelining is True
+    assert release.lesson.refused_us is None
+
+
+def test_a_wait_for_admission_does_not_eat_the_budget() -> None:
+    # A 25 s wait against a 30 s budget: the deadline moves by the wait, so the first
+    # read still has the whole budget (it would have 5 s if the wait counted).
+    server = FakeServer()
+    net, _ = one_server(server)
+    net.waits["192.0.2.1"] = 25.0
+    policy = POLICY.replace(transcript=True)
+    steps = plan("alice@example.test", policy=policy, helo_name="v.example.net", clock=net.clock)
+    result = run_plan(steps, net)
+    assert result.verdict is V.DELIVERABLE
+    receives = [a for a in net.actions if isinstance(a, Receive)]
+    assert receives[0].timeout == pytest.approx(30.0)  # min(reply_timeout, whole budget)
+    assert any("after waiting 25.00 s" in line.text for line in result.transcript)
+    assert result.elapsed == pytest.approx(25.0)  # wall time: the wait included
+
+
+def test_a_refused_host_is_passed_over_and_the_refusal_is_the_answer() -> None:
+    refusal = Refused(
+        reason=Reason.BLOCKED,
+        detail="mx1 refused us at 10:00; asked again after 11:00",
+        reply=Reply(554, ("5.7.1 Service unavailable; client host blocked",)),
+        retry_at=1000.0,
+    )
+    server = FakeServer()
+    net = Network(
+        servers={"192.0.2.1": FakeServer(), "192.0.2.3": server},
+        hosts=(host("mx1.example.test", "192.0.2.1"), host("mx2.example.test", "192.0.2.3")),
+    )
+    net.refusals["192.0.2.1"] = refusal
+    result = verify("alice@example.test", net)
+    assert result.verdict is V.DELIVERABLE  # the next host answered
+    assert result.mx == "mx2.example.test"
+    # Every host refused: no connection at all, and the remembered refusal decides.
+    net = Network(servers={"192.0.2.1": FakeServer()}, hosts=(host("mx1.example.test"),))
+    net.refusals["192.0.2.1"] = refusal
+    result = verify("alice@example.test", net)
+    assert not any(isinstance(a, Connect) for a in net.actions)
+    assert (result.verdict, result.reason) == (V.UNKNOWN, R.BLOCKED)
+    assert result.reply == refusal.reply
+    assert result.detail == refusal.detail
+    assert result.mx is None
+    assert net.released == []  # nothing was admitted, nothing is released
+
+
+def test_a_slot_is_released_after_a_drop_with_what_the_session_taught() -> None:
+    net, _ = one_server(
+        FakeServer(rcpt=lambda _: b"421 4.7.0 Too many connections from your IP, slow down\r\n")
+    )
+    result = verify("alice@example.test", net)
+    assert result.verdict is V.UNKNOWN
+    assert net.held == []
+    [release] = net.released
+    assert release.lesson.rate_limited is True
+    assert release.lesson.reply is not None
+    assert release.lesson.reply.code == 421
+
+
+def test_a_block_at_the_greeting_is_a_lesson_about_us() -> None:
+    banner = b"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen\r\n"
+    net, _ = one_server(FakeServer(greeting=banner))
+    result = verify("alice@example.test", net)
+    assert result.reason is R.BLOCKED
+    [release] = net.released
+    assert release.lesson.refused_us is R.BLOCKED
+    assert release.lesson.pipelining is None  # it never got to EHLO
+
+
+def test_an_opportunistic_tls_retry_is_covered_by_one_admission() -> None:
+    net, _ = one_server(
+        FakeServer(
+            ehlo=b"250-mx.example.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n", tls_fails=True
+        )
+    )
+    result = verify("alice@example.test", net)
+    assert result.verdict is V.DELIVERABLE
+    assert len([a for a in net.actions if isinstance(a, Connect)]) == 2
+    assert len(admits(net)) == 1
+    [release] = net.released
+    assert release.lesson.tls_failed is True
+
+
+def test_a_recipient_limit_is_learned() -> None:
+    given = ["alice@example.test", "bob@example.test", "carol@example.test"]
+    net, _ = one_server(FakeServer(max_rcpts=2))
+    items = [(g, parse_address(g, allow_special_use=True)) for g in given]
+    steps = plan_domain(items, policy=POLICY, helo_name="v.example.net", clock=net.clock)
+    found = run_plan(steps, net)
+    assert len(found.results) == 3
+    assert net.released[0].lesson.recipient_limit == 2
+
+
+def test_the_session_capacity_counts_the_probe_only_when_it_is_asked() -> None:
+    policy = POLICY.replace(max_recipients=10)
+    known = Reply(550, ("5.1.1 no such user",))
+    assert session_capacity(policy, None) == 9
+    assert session_capacity(policy, known) == 10
+    assert session_capacity(policy.replace(catch_all_probe=False), None) == 10
+    assert session_capacity(policy.replace(max_recipients=1), None) == 1
+    assert settles_catch_all(known)
+    assert settles_catch_all(Reply(250, ("2.1.5 Ok",)))
+    assert not settles_catch_all(Reply(450, ("4.2.0 greylisted",)))
+    assert not settles_catch_all(None)

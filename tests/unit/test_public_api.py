@@ -24,7 +24,7 @@ PUBLIC = {
 # from smtpcheck.
 PURE = {
     "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
-    "_verifier",
+    "_verifier", "_admission",
     "_errors",
     "_rules", "_enrich_tlds", "protocol",
 }  # fmt: skip
