@@ -213,7 +213,7 @@ class _Driver:
                 return Sent()
             async with asyncio.timeout(action.timeout):
                 return Received(await stream.read())
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "io")
 
     async def admit(self, action: Admit) -> Admitted | Refused:
@@ -258,7 +258,7 @@ class _Driver:
                     await loop.create_connection(
                         lambda: stream, sock=sock, ssl=context, server_hostname=server_hostname
                     )
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "connect")
         self.stream = stream
         assert stream.transport is not None  # noqa: S101 - set by connection_made
@@ -278,7 +278,7 @@ class _Driver:
                 transport = await loop.start_tls(
                     stream.transport, stream, context, server_hostname=action.server_hostname
                 )
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "tls")
         if transport is None:  # pragma: no cover - start_tls returns None only when closing
             return Failed(FailureKind.IO, "the connection closed during the TLS handshake")

@@ -42,6 +42,7 @@ def failed(exc: Exception, step: Step) -> Failed:
     outcome = _table(exc, step)
     if outcome is None:
         raise exc
+    _log.debug("%s failed: %s", step, outcome.message, exc_info=exc)
     return outcome
 
 

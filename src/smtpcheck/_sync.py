@@ -149,7 +149,7 @@ class _Driver:
                 return Sent()
             sock.settimeout(action.timeout)
             return Received(sock.recv(_READ_SIZE))
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "io")
 
     def admit(self, action: Admit) -> Admitted | Refused:
@@ -187,7 +187,7 @@ class _Driver:
     def connect(self, action: Connect) -> PlanOutcome:
         try:
             sock = self.open(action)
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "connect")
         self.sock = sock
         local_ip = str(sock.getsockname()[0])
@@ -210,7 +210,7 @@ class _Driver:
         try:
             sock.settimeout(action.timeout)
             self.sock = context.wrap_socket(sock, server_hostname=action.server_hostname)
-        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network\'s
+        except Exception as exc:  # noqa: BLE001 - failed() raises what is not the network's
             return failed(exc, "tls")
         return TLSStarted()
 
