@@ -32,16 +32,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from smtpcheck.testing._catalogue import DEFAULT_RAW_SERVERS, DEFAULT_SERVERS
     from smtpcheck.testing._record import FORBIDDEN_COMMANDS, Command, ServerStats
+    from smtpcheck.testing._resolver import WorldResolver
     from smtpcheck.testing._servers import TLS, Behaviour, Block, RawEnd, RawScript, ReplyStyle
-    from smtpcheck.testing._world import (
-        DEFAULT_RAW_SERVERS,
-        DEFAULT_SERVERS,
-        MailWorld,
-        ManualClock,
-        ServerInfo,
-        WorldResolver,
-    )
+    from smtpcheck.testing._world import MailWorld, ManualClock, ServerInfo
 
 __all__ = [
     "DEFAULT_RAW_SERVERS",
@@ -71,12 +66,12 @@ _HOME = {
     "RawEnd": "_servers",
     "RawScript": "_servers",
     "ReplyStyle": "_servers",
-    "DEFAULT_RAW_SERVERS": "_world",
-    "DEFAULT_SERVERS": "_world",
+    "DEFAULT_RAW_SERVERS": "_catalogue",
+    "DEFAULT_SERVERS": "_catalogue",
     "MailWorld": "_world",
     "ManualClock": "_world",
     "ServerInfo": "_world",
-    "WorldResolver": "_world",
+    "WorldResolver": "_resolver",
 }
 
 

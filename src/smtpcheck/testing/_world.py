@@ -1,4 +1,9 @@
-"""The mail world: servers, domains, a resolver for them, one background event loop."""
+"""The world builder: servers and domains, started and stopped together on one loop.
+
+Its parts live next to it: the loop thread (:mod:`._loop`), the resolver that answers
+for the world's domains (:mod:`._resolver`) and the catalogue of the default world
+(:mod:`._catalogue`).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,21 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
+from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck.testing._catalogue import furnish
+from smtpcheck.testing._loop import LoopThread
 from smtpcheck.testing._record import Command, Recorder, ServerStats
+from smtpcheck.testing._resolver import WorldResolver
 from smtpcheck.testing._servers import (
     TLS,
     Behaviour,
-    Block,
     RawScript,
     RawServer,
-    ReplyStyle,
     SandboxSMTP,
     ServerState,
 )
@@ -30,7 +36,7 @@ from smtpcheck.testing._servers import (
 if TYPE_CHECKING:
     from smtpcheck.testing._dns import DNSServer
 
-__all__ = ["MailWorld", "ManualClock", "ServerInfo", "WorldResolver"]
+__all__ = ["MailWorld", "ManualClock", "ServerInfo"]
 
 _T = TypeVar("_T")
 _TTL = 300
@@ -97,94 +103,11 @@ class _Domain:
     dmarc: str | None = None
 
 
-class _LoopThread:
-    """One event loop in one daemon thread; sync and async callers hand it coroutines."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="smtpcheck-mail-world", daemon=True
-        )
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, _T], timeout: float = 30) -> _T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def arun(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.close()
-
-
 @functools.cache
 def _certificate_authority() -> Any:
     import trustme  # noqa: PLC0415 - only worlds with TLS servers pay for it
 
     return trustme.CA(organization_name="smtpcheck sandbox")
-
-
-class WorldResolver:
-    """The world's answer to "where does mail for this domain go?", in process.
-
-    It satisfies smtpcheck's resolver protocol, so ``verify(..., resolver=world.resolver)``
-    reaches the world's servers without DNS. Every :class:`~smtpcheck._resolver.MailHost`
-    carries the server's port. Domains the world does not know are NXDOMAIN.
-
-    Attributes:
-        lookups: The domains asked about, in order (for tests of caching).
-    """
-
-    def __init__(self, world: MailWorld) -> None:
-        self._world = world
-        self.lookups: list[str] = []
-
-    def mail_hosts(
-        self,
-        ascii_domain: str,
-        *,
-        lifetime: float | None = None,
-        prefer_ipv6: bool = False,
-        max_hosts: int | None = None,
-        spf: bool = False,
-        dmarc: bool = False,
-    ) -> MailHosts:
-        """The mail hosts of ``ascii_domain`` in this world.
-
-        ``lifetime`` and ``prefer_ipv6`` are accepted and ignored: the world answers at
-        once, over IPv4 loopback.
-
-        Example:
-            >>> world = MailWorld().add_domain("nomail.test", status=DomainStatus.NULL_MX)
-            >>> world.resolver.mail_hosts("nomail.test").status
-            <DomainStatus.NULL_MX: 'null_mx'>
-        """
-        del lifetime, prefer_ipv6
-        domain = ascii_domain.lower().rstrip(".")
-        self.lookups.append(domain)
-        return self._world._answer(domain, max_hosts=max_hosts, spf=spf, dmarc=dmarc)  # noqa: SLF001
-
-    async def amail_hosts(
-        self,
-        ascii_domain: str,
-        *,
-        lifetime: float | None = None,
-        prefer_ipv6: bool = False,
-        max_hosts: int | None = None,
-        spf: bool = False,
-        dmarc: bool = False,
-    ) -> MailHosts:
-        """The async twin of :meth:`mail_hosts`."""
-        return self.mail_hosts(
-            ascii_domain,
-            lifetime=lifetime,
-            prefer_ipv6=prefer_ipv6,
-            max_hosts=max_hosts,
-            spf=spf,
-            dmarc=dmarc,
-        )
 
 
 class MailWorld:
@@ -229,7 +152,7 @@ class MailWorld:
         self._domains: dict[str, _Domain] = {}
         self._servers: dict[str, ServerInfo] = {}
         self._recorder = Recorder()
-        self._thread: _LoopThread | None = None
+        self._thread: LoopThread | None = None
         self._listeners: list[asyncio.Server] = []
         self._holders: list[socket.socket] = []
         self._connections: set[asyncio.BaseTransport] = set()
@@ -401,29 +324,7 @@ class MailWorld:
             ...     world.resolver.mail_hosts("ok.test").hosts[0].name
             'mx.ok.test'
         """
-        world = cls(shared_port=shared_port, clock=clock)
-        for domain, behaviour, _ in DEFAULT_SERVERS:
-            mailboxes = ["alice", "bob", "jörg"] if domain == "ok.test" else ["alice", "bob"]
-            world.add_server(
-                f"mx.{domain}", domains=[domain], mailboxes=mailboxes, behaviour=behaviour
-            )
-        world.add_server(
-            "implicit.test", domains=["implicit.test"], mailboxes=["alice", "bob"], publish_mx=False
-        )
-        world.add_domain("implicit.test", implicit="implicit.test")
-        world.add_domain("nullmx.test", status=DomainStatus.NULL_MX)
-        world.add_domain("nomail.test", status=DomainStatus.NO_MAIL_SERVER, spf="v=spf1 -all")
-        world.add_domain("servfail.test", status=DomainStatus.DNS_FAILURE)
-        world.add_domain("nxdomain.test", status=DomainStatus.NO_SUCH_DOMAIN)
-        world.add_domain("noaddress.test", mx=["mx.nowhere.test"])
-        world.add_dead_host("mx.dead.test", domains=["dead.test"])
-        world.add_dead_host("mx1.backup.test", domains=["backup.test"], preference=10)
-        world.add_server(
-            "mx2.backup.test", domains=["backup.test"], mailboxes=["alice", "bob"], preference=20
-        )
-        for domain, script in DEFAULT_RAW_SERVERS:
-            world.add_raw_server(f"mx.{domain}", script, domains=[domain])
-        return world
+        return furnish(cls(shared_port=shared_port, clock=clock))
 
     # -- running -----------------------------------------------------------------------
 
@@ -440,7 +341,7 @@ class MailWorld:
         """
         if self._thread is not None:
             raise RuntimeError("the world is already running")
-        self._thread = _LoopThread()
+        self._thread = LoopThread()
         try:
             self._thread.run(self._start())
         except BaseException:
@@ -464,7 +365,7 @@ class MailWorld:
         """Start every server without blocking the caller's event loop."""
         if self._thread is not None:
             raise RuntimeError("the world is already running")
-        self._thread = _LoopThread()
+        self._thread = LoopThread()
         try:
             await self._thread.arun(self._start())
         except BaseException:
@@ -827,37 +728,3 @@ def _replace_port(info: ServerInfo, port: int | None) -> ServerInfo:
         script=info.script,
         dead=info.dead,
     )
-
-
-#: The servers of :meth:`MailWorld.default`: (domain, behaviour, what it shows). Each is
-#: ``mx.<domain>`` with mailboxes ``alice`` and ``bob``.
-DEFAULT_SERVERS: tuple[tuple[str, Behaviour, str], ...] = (
-    ("ok.test", Behaviour(), "known mailbox 250, unknown 550 5.1.1 (Postfix)"),
-    ("catchall.test", Behaviour(catch_all=True), "every recipient 250"),
-    ("full.test", Behaviour(mailbox_full=True), "known mailbox 552 5.2.2, unknown 550"),
-    ("disabled.test", Behaviour(mailbox_disabled=True), "known mailbox 550 5.2.1"),
-    ("greylist.test", Behaviour(greylist_seconds=300), "450 4.7.1 for 300 s per triple"),
-    ("blocked.test", Behaviour(block=Block.RCPT), "554 5.7.1 Spamhaus block at RCPT"),
-    ("blocked-connect.test", Behaviour(block=Block.CONNECT), "554 banner, then 503"),
-    ("sender-refused.test", Behaviour(refuse_sender=True), "550 5.7.1 at MAIL FROM"),
-    ("starttls.test", Behaviour(tls=TLS.REQUIRED), "530 5.7.0 until STARTTLS"),
-    ("tls.test", Behaviour(tls=TLS.STARTTLS), "STARTTLS offered, not required"),
-    ("implicit-tls.test", Behaviour(tls=TLS.IMPLICIT), "TLS from the first byte"),
-    ("tarpit.test", Behaviour(banner_delay=1.0, reply_delay=1.0), "1 s before every reply"),
-    ("slow.test", Behaviour(banner_delay=0.05, reply_delay=0.05), "a distant server: 50 ms"),
-    ("drop.test", Behaviour(drop_after_ehlo=True), "closes on EHLO without a reply"),
-    ("busy.test", Behaviour(max_connections=0), "421 4.7.0 too many connections"),
-    ("limit.test", Behaviour(max_recipients=2), "452 4.5.3 after 2 RCPT per transaction"),
-    ("gmail.test", Behaviour(style=ReplyStyle.GMAIL), "Gmail's wording, multi-line 550"),
-    ("outlook.test", Behaviour(style=ReplyStyle.OUTLOOK), "Outlook, no enhanced codes"),
-    ("plain.test", Behaviour(style=ReplyStyle.PLAIN), "sendmail-like, no enhanced codes"),
-    ("ascii.test", Behaviour(smtputf8=False, pipelining=False), "no SMTPUTF8, no PIPELINING"),
-)
-
-#: The hostile raw servers of :meth:`MailWorld.default`: (domain, script).
-DEFAULT_RAW_SERVERS: tuple[tuple[str, RawScript], ...] = (
-    ("garbage.test", RawScript.garbage()),
-    ("endless.test", RawScript.endless_reply()),
-    ("reset.test", RawScript.reset_mid_reply()),
-    ("silent.test", RawScript.silent()),
-)
