@@ -10,22 +10,42 @@ What is accepted:
 - A local part that is a dot-string of ``atext`` characters (letters, digits and
   ``!#$%&'*+-/=?^_`{|}~``) and, unless ``allow_smtputf8=False``, non-ASCII characters.
   Non-ASCII characters must be graphic: not a control, format, private-use, surrogate or
-  unassigned code point (Unicode categories ``C*``, except the joiners U+200C and U+200D
-  that some scripts and emoji need) and not a space or separator (``Z*``). The local part
-  is put in NFC; its case is kept, because the local part is case-sensitive.
+  unassigned code point (Unicode categories ``C*``), not a space or separator (``Z*``)
+  and not default-ignorable (invisible: SOFT HYPHEN, ZERO WIDTH SPACE, JOINER and
+  NON-JOINER, variation selectors, Hangul fillers, ...). The first character may not be
+  a combining mark, which would join the ``<`` or ``:`` before it on the wire and in
+  every display. The local part is put in NFC; its case is kept, because the local part
+  is case-sensitive.
 - A quoted local part (``"john doe"@example.org``), unless ``allow_quoted_local=False``.
-  Inside the quotes: printable ASCII, the non-ASCII characters above, and quoted pairs
-  (a backslash and a printable ASCII character). It is rewritten with the least quoting
-  possible (:rfc:`5321` §4.1.2): ``"john"`` becomes ``john``, ``"\\a"`` becomes ``a``.
-  :attr:`Address.is_quoted` tells whether quotes are still needed.
-- A domain name, mapped as UTS #46 does (case, full-width forms, the ideographic full
-  stop) and checked by IDNA 2008: :attr:`Address.domain` holds U-labels,
-  :attr:`Address.ascii_domain` A-labels. Host-name rules apply: a label holds letters,
-  digits and inner hyphens only, so ``_`` is refused. The last label may not be all
-  digits (an IP address belongs in brackets).
+  Inside the quotes: printable ASCII (``<`` and ``>`` included: :rfc:`5321` allows them
+  there, and servers parse them as part of the quoted string), the non-ASCII characters
+  above, and quoted pairs (a backslash and a printable ASCII character). It is rewritten
+  with the least quoting possible (:rfc:`5321` §4.1.2): ``"john"`` becomes ``john``,
+  ``"\\a"`` becomes ``a``. :attr:`Address.is_quoted` tells whether quotes are still
+  needed.
+- The empty quoted local part, ``""@example.org``: :rfc:`5321` §4.1.2 allows it
+  (``Quoted-string = DQUOTE *QcontentSMTP DQUOTE``), so the server, not the syntax
+  check, decides whether it is a mailbox. It stays quoted (``is_quoted`` is true), so
+  ``allow_quoted_local=False`` refuses it. An unquoted empty local part (``@example.org``)
+  is refused (``local_empty``).
+- A domain name, mapped as UTS #46 does and checked by IDNA 2008: :attr:`Address.domain`
+  holds U-labels, :attr:`Address.ascii_domain` A-labels. The only changes made to what
+  was typed are the documented ones: lower case, NFC, full-width and half-width forms to
+  their usual width, the ideographic full stops to ``.``, and A-labels to U-labels. A
+  character that UTS #46 would delete (an invisible, default-ignorable character) or
+  change in any other way (a ligature such as ``ﬁ``, a mathematical or superscript
+  letter) is refused rather than silently changed, so the address checked is the address
+  typed. Host-name rules apply: a label holds letters, digits and inner hyphens only, so
+  ``_`` is refused. In a domain that has a right-to-left label, every label, ASCII ones
+  included, must satisfy the Bidi rule (:rfc:`5893` §2). The last label must end with a
+  letter, as every top-level domain does (IDN ones in A-label form included; :rfc:`3696`
+  §2 forbids all-numeric ones): an IP address belongs in brackets.
 - An address literal (``[192.0.2.1]``, ``[IPv6:2001:db8::1]``, :rfc:`5321` §4.1.3), only
-  with ``allow_domain_literal=True``. IPv4 parts with leading zeros, IPv6 zone ids and
-  tags other than ``IPv6:`` are refused. The literal is rewritten in canonical form.
+  with ``allow_domain_literal=True``. IPv6 follows the grammar of :rfc:`5321` §4.1.3,
+  which is stricter than Python's :mod:`ipaddress`: ``::`` stands for at least two zero
+  groups, so at most 6 groups may stand beside it (at most 4 beside an IPv4 tail). IPv4
+  parts with leading zeros, IPv6 zone ids and tags other than ``IPv6:`` are refused. The
+  literal is rewritten in canonical form.
 
 What is refused, and the decisions behind it:
 
@@ -37,12 +57,20 @@ What is refused, and the decisions behind it:
   :rfc:`5321` has no such form, and servers refuse it.
 - A single-label domain (``user@localhost``), unless ``allow_single_label=True``.
 - A special-use name, unless ``allow_special_use=True``: the domain is, or ends with,
-  one of ``test``, ``example``, ``invalid``, ``localhost``, ``example.com``,
-  ``example.net``, ``example.org`` (:rfc:`6761`), ``local`` (:rfc:`6762`), ``onion``
-  (:rfc:`7686`), ``home.arpa`` (:rfc:`8375`) or ``alt`` (:rfc:`9476`). None of them can
-  receive mail over the internet. To probe a loopback test world such as
-  ``user@shop.test`` or ``user@localhost``, pass ``allow_special_use=True`` (and
-  ``allow_single_label=True`` for ``localhost``).
+  one of ``test``, ``invalid``, ``localhost`` (:rfc:`6761` §6.2-6.4), ``local``
+  (:rfc:`6762`), ``onion`` (:rfc:`7686`), ``alt`` (:rfc:`9476`), ``home.arpa``
+  (:rfc:`8375`) or anything else under ``arpa`` (:rfc:`3172`: infrastructure, not mail).
+  None of them can receive mail over the internet; the refusal names the RFC. To probe a
+  loopback test world such as ``user@shop.test`` or ``user@localhost``, pass
+  ``allow_special_use=True`` (and ``allow_single_label=True`` for ``localhost``).
+  ``example``, ``example.com``, ``example.net`` and ``example.org`` are *not* refused:
+  :rfc:`6761` §6.5 says applications SHOULD NOT treat them as special. They are ordinary
+  names; the ``.com``, ``.net`` and ``.org`` ones publish a null MX, which
+  :func:`smtpcheck.verify` reports from DNS (``undeliverable``, ``null_mx``).
+
+Every accepted address can be sent: :attr:`Address.smtp_path` always satisfies
+:func:`path_problem`, the one rule of what may stand between the angle brackets of
+``MAIL FROM`` and ``RCPT TO``, which the commands of :mod:`smtpcheck.protocol` check too.
 
 Length limits, in octets of UTF-8: the local part 64, a label 63 and the domain 255
 (both counted in A-labels, as DNS sees them), the whole address 254, counted on the
@@ -58,9 +86,11 @@ The reasons :class:`~smtpcheck.InvalidAddress` carries, checked in this order:
 ``control_character``          a control character (CR, LF, NUL, TAB, DEL, C1) anywhere
 ``whitespace``                 white space before or after the address
 ``no_at_sign``                 there is no ``@``
-``local_empty``                nothing before the ``@`` (or only ``""``)
+``local_empty``                nothing before the ``@`` (``""`` is a valid quoted
+                               local part, not an empty one)
 ``local_invalid_char``         a character the local part may not hold (unquoted space,
-                               comment, stray quote, bad escape, non-graphic character)
+                               comment, stray quote, bad escape, non-graphic or
+                               invisible character, a combining mark first)
 ``local_dot``                  a dot at the start or end of the local part, or two dots
 ``quoted_local_not_allowed``   the local part needs quotes and they are not allowed
 ``smtputf8_not_allowed``       a non-ASCII local part and ``allow_smtputf8=False``
@@ -68,12 +98,15 @@ The reasons :class:`~smtpcheck.InvalidAddress` carries, checked in this order:
 ``domain_empty``               nothing after the ``@``
 ``domain_literal_not_allowed`` an address literal and ``allow_domain_literal=False``
 ``domain_literal_invalid``     an address literal that is not an IPv4 or IPv6 address
+                               of :rfc:`5321` §4.1.3
 ``domain_invalid``             not a valid domain name (a character, a hyphen, an
-                               empty label, a trailing dot, an all-digit last label)
+                               empty label, a trailing dot, an invisible character or
+                               one that IDNA would change, the Bidi rule, a last label
+                               that does not end with a letter)
 ``label_too_long``             a label longer than 63 octets in A-label form
 ``domain_too_long``            a domain longer than 255 octets in A-label form
 ``domain_single_label``        a domain of one label
-``domain_special_use``         a special-use domain name
+``domain_special_use``         a special-use domain name (the message names the RFC)
 =============================  ==========================================================
 
 The set is also available as :data:`REASONS`.
@@ -94,7 +127,7 @@ import idna
 
 from smtpcheck._errors import InvalidAddress
 
-__all__ = ["REASONS", "Address", "parse_address"]
+__all__ = ["REASONS", "Address", "parse_address", "path_problem"]
 
 REASONS: Final = frozenset(
     {
@@ -138,7 +171,22 @@ _LDH_LABEL: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The label separators UTS #46 maps to ".".
 _DOTS: Final = re.compile("[.\u3002\uff0e\uff61]")
-_JOINERS: Final = frozenset("\u200c\u200d")
+# Default_Ignorable_Code_Point (Unicode 15.1, DerivedCoreProperties.txt): characters that
+# are invisible by default. UTS #46 deletes most of them from a domain ("ignored", such as
+# SOFT HYPHEN and the variation selectors), and transitional processing deleted ZERO
+# WIDTH (NON-)JOINER, so the same typed text named different domains in different
+# software. None of them belongs in an address: refused in both parts, never removed.
+# (Every character that the idna package's UTS #46 table maps to nothing is in this set;
+# a test checks it against that table.)
+_INVISIBLE: Final = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# RFC 5321 §4.1.2 path text: an optional leading Quoted-string (qtext, or a backslash and
+# printable ASCII), then text with no space, quote, backslash or angle bracket. Outside
+# the quotes a server may end the path at a space or ">"; inside them it may not.
+_PATH: Final = re.compile(r'(?:"(?:[^"\\]|\\[ -~])*")?[^ "<>\\]*')
 _ATEXT_CHARS: Final = frozenset(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-.")
 _CONTROL_NAMES: Final = {
     0x00: "NULL",
@@ -147,18 +195,18 @@ _CONTROL_NAMES: Final = {
     0x0D: "CARRIAGE RETURN",
 }
 
+# Names special to applications, by their last one or two labels (the longer one wins).
+# Not here: example, example.com, example.net, example.org (RFC 6761 §6.5: applications
+# SHOULD NOT treat them as special; DNS answers for them, with a null MX for the last three).
 _SPECIAL_USE: Final = {
-    "test": "RFC 6761",
-    "example": "RFC 6761",
-    "invalid": "RFC 6761",
-    "localhost": "RFC 6761",
-    "example.com": "RFC 6761",
-    "example.net": "RFC 6761",
-    "example.org": "RFC 6761",
+    "test": "RFC 6761 §6.2",
+    "localhost": "RFC 6761 §6.3",
+    "invalid": "RFC 6761 §6.4",
     "local": "RFC 6762",
     "onion": "RFC 7686",
-    "home.arpa": "RFC 8375",
     "alt": "RFC 9476",
+    "home.arpa": "RFC 8375",
+    "arpa": "RFC 3172",
 }
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -254,10 +302,9 @@ def parse_address(
         allow_domain_literal: Accept an address literal such as ``user@[192.0.2.1]``
             or ``user@[IPv6:2001:db8::1]``.
         allow_single_label: Accept a domain of one label, such as ``user@localhost``.
-        allow_special_use: Accept special-use names (``.test``, ``.example``,
-            ``.invalid``, ``.localhost``, ``.local``, ``.onion``, ``.alt``,
-            ``home.arpa``, ``example.com``/``.net``/``.org``), as a loopback test
-            world needs.
+        allow_special_use: Accept special-use names (``.test``, ``.invalid``,
+            ``.localhost``, ``.local``, ``.onion``, ``.alt``, ``.arpa``), as a
+            loopback test world needs.
         allow_quoted_local: Accept a local part that needs quotes, such as
             ``"john doe"``. A needlessly quoted local part is unquoted and accepted
             either way.
@@ -313,6 +360,57 @@ def parse_address(
     for name, value in zip(_FIELDS, parsed, strict=True):
         object.__setattr__(address, name, value)
     return address
+
+
+def path_problem(path: str, /) -> str | None:
+    r"""Say why *path* cannot be sent between the angle brackets of a command, or None.
+
+    This is the one rule of what smtpcheck puts inside ``MAIL FROM:<...>`` and
+    ``RCPT TO:<...>``: :func:`parse_address` accepts only addresses whose
+    :attr:`Address.smtp_path` passes it, and the commands of :mod:`smtpcheck.protocol`
+    refuse any other path with :class:`~smtpcheck.LocalProtocolError`.
+
+    The rule (:rfc:`5321` §4.1.2, :rfc:`6531` §3.3): every character is printable ASCII
+    or a graphic non-ASCII character (not a control, format, private-use, surrogate or
+    unassigned code point, not a separator, not default-ignorable); and a space, ``"``,
+    ``\``, ``<`` or ``>`` stands only inside a leading quoted local part, where a server
+    reads it as part of the quoted string rather than as the end of the path. It checks
+    what can be written, not what is a valid mailbox: ``Postmaster`` and ``""`` (the
+    null path) pass.
+
+    Args:
+        path: The text between the angle brackets.
+
+    Returns:
+        A sentence saying what is wrong, or ``None`` when the path can be sent.
+
+    Examples:
+        >>> path_problem('"a>b"@shop.de') is None
+        True
+        >>> path_problem("a>b@shop.de")
+        'it has a space, quote, backslash or angle bracket outside a quoted local part'
+        >>> path_problem("jo\u200dhn@shop.de")
+        'it contains U+200D ZERO WIDTH JOINER, which is not a graphic character'
+    """
+    if not _PATH.fullmatch(path):
+        return "it has a space, quote, backslash or angle bracket outside a quoted local part"
+    if path.isascii():
+        if path.isprintable():
+            return None
+        bad = next(char for char in path if not char.isprintable())
+    else:
+        found = next((char for char in path if not _graphic(char)), None)
+        if found is None:
+            return None
+        bad = found
+    return f"it contains {_describe(bad)}, which is not a graphic character"
+
+
+def _graphic(char: str) -> bool:
+    """Whether *char* may stand in a path: printable ASCII, or graphic non-ASCII."""
+    if char.isascii():
+        return char.isprintable()
+    return unicodedata.category(char)[0] not in "CZ" and not _INVISIBLE.match(char)
 
 
 _Parsed = tuple[str, str, str, bool, bool, _IPAddress | None]
@@ -419,6 +517,8 @@ def _local_error(text: str, char: str) -> InvalidAddress:
         detail = '; a quoted local part must be quoted as a whole, as in "john doe"@'
     elif char.isascii():
         detail = ", which is only allowed inside a quoted local part"
+    elif _INVISIBLE.match(char):
+        detail = ", an invisible character, which a mailbox name may not contain"
     else:
         detail = ", which a mailbox name may not contain"
     return InvalidAddress(
@@ -429,9 +529,24 @@ def _local_error(text: str, char: str) -> InvalidAddress:
 
 
 def _check_unicode(text: str, char: str) -> None:
-    """Refuse a non-ASCII character that is not graphic (``C*`` or ``Z*``)."""
-    if unicodedata.category(char)[0] in "CZ" and char not in _JOINERS:
+    """Refuse a non-ASCII character that is not graphic (``C*``, ``Z*``, invisible)."""
+    if not _graphic(char):
         raise _local_error(text, char)
+
+
+def _check_first(text: str, content: str) -> None:
+    """Refuse a local part that starts with a combining mark.
+
+    It would combine with the character before it: ``<`` or ``:`` on the wire, the quote
+    or the quote's neighbour in every display (the same rule as email-validator's).
+    """
+    if not content.isascii() and unicodedata.category(content[0])[0] == "M":
+        raise InvalidAddress(
+            text,
+            "local_invalid_char",
+            f"the part before @ starts with {_describe(content[0])}, a combining mark, "
+            "which would join the character before the address",
+        )
 
 
 def _parse_local(text: str, local: str, *, allow_quoted_local: bool) -> tuple[str, bool]:
@@ -448,6 +563,7 @@ def _parse_local(text: str, local: str, *, allow_quoted_local: bool) -> tuple[st
             else:
                 _check_unicode(text, char)
         local = unicodedata.normalize("NFC", local)
+        _check_first(text, local)
         if not _DOT_STRING.fullmatch(local):
             raise InvalidAddress(
                 text,
@@ -456,8 +572,10 @@ def _parse_local(text: str, local: str, *, allow_quoted_local: bool) -> tuple[st
             )
         return local, False
     content = unicodedata.normalize("NFC", _unquote(text, local))
-    if not content:
-        raise InvalidAddress(text, "local_empty", 'the part before @ is empty ("")')
+    # RFC 5321 §4.1.2: Quoted-string = DQUOTE *QcontentSMTP DQUOTE, so "" is a valid
+    # (empty) quoted local part. It stays quoted: no dot-string can stand for it.
+    if content:
+        _check_first(text, content)
     if _DOT_STRING.fullmatch(content):
         return content, False
     if not allow_quoted_local:
@@ -500,6 +618,31 @@ def _unquote(text: str, local: str) -> str:
     return "".join(content)
 
 
+# RFC 5321 §4.1.3, IPv6-addr. "::" stands for at least two zero groups: at most 6 groups
+# beside it (IPv6-comp), at most 4 beside it and an IPv4 tail (IPv6v4-comp). Python's
+# ipaddress is laxer (it takes "::" for one group, and 5 groups + "::" + IPv4).
+_HEX4: Final = "[0-9A-Fa-f]{1,4}"
+_IPV4_TAIL: Final = r"\d{1,3}(?:\.\d{1,3}){3}"
+_IPV6_FULL: Final = re.compile(rf"{_HEX4}(?::{_HEX4}){{7}}")
+_IPV6_COMP: Final = re.compile(rf"(?:{_HEX4}(?::{_HEX4}){{0,5}})?::(?:{_HEX4}(?::{_HEX4}){{0,5}})?")
+_IPV6V4_FULL: Final = re.compile(rf"{_HEX4}(?::{_HEX4}){{5}}:{_IPV4_TAIL}")
+_IPV6V4_COMP: Final = re.compile(
+    rf"(?:{_HEX4}(?::{_HEX4}){{0,3}})?::(?:{_HEX4}(?::{_HEX4}){{0,3}}:)?{_IPV4_TAIL}"
+)
+
+
+def _rfc5321_ipv6(value: str) -> bool:
+    """Whether *value* is an RFC 5321 IPv6-addr (the group counts included)."""
+    if _IPV6_FULL.fullmatch(value) or _IPV6V4_FULL.fullmatch(value):
+        return True
+    groups = len([part for part in value.replace("::", ":").split(":") if part])
+    if _IPV6_COMP.fullmatch(value):
+        return groups <= 6
+    if _IPV6V4_COMP.fullmatch(value):
+        return groups - 1 <= 4  # the IPv4 tail is one of the parts
+    return False
+
+
 def _parse_literal(text: str, literal: str) -> _IPAddress:
     """Return the IP address of an address literal (``[...]``)."""
     inner = literal[1:-1] if literal.endswith("]") else ""
@@ -508,14 +651,14 @@ def _parse_literal(text: str, literal: str) -> _IPAddress:
     with contextlib.suppress(ValueError):
         if not colon:
             address = ipaddress.IPv4Address(tag)
-        elif tag.lower() == "ipv6":
+        elif tag.lower() == "ipv6" and _rfc5321_ipv6(value):
             address = ipaddress.IPv6Address(value)
-    if address is None or "%" in value:
+    if address is None:
         raise InvalidAddress(
             text,
             "domain_literal_invalid",
             f"the part after @ is not a valid address literal: {literal!r} is not "
-            "[IPv4 address] or [IPv6:IPv6 address], as in [192.0.2.1] or "
+            "[IPv4 address] or [IPv6:IPv6 address] (RFC 5321 §4.1.3), as in [192.0.2.1] or "
             "[IPv6:2001:db8::1]",
         )
     return address
@@ -551,6 +694,59 @@ def _uts46_remap(raw: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
+def _changed(raw: str) -> tuple[str, str] | None:
+    """The first character of *raw* that UTS #46 changes beyond the documented mappings.
+
+    Returns the character and what UTS #46 makes of it, or ``None``. The documented
+    mappings: lower case (or a one-character case folding), NFC, full-width and
+    half-width forms to their usual width, and the ideographic full stops to ``.``.
+    Anything else (a ligature, a mathematical, superscript or compatibility letter, a
+    presentation form) would make the checked address differ from the typed one. A
+    character UTS #46 disallows is left to the mapping itself, which reports it.
+    """
+    for char in raw:
+        if char.isascii():
+            continue
+        try:
+            mapped = idna.uts46_remap(char, std3_rules=True)
+        except idna.IDNAError:
+            continue
+        if mapped == char or _DOTS.fullmatch(char):
+            continue
+        forms = [char, unicodedata.normalize("NFC", char)]
+        if unicodedata.decomposition(char).startswith(("<wide>", "<narrow>")):
+            forms.append(unicodedata.normalize("NFKC", char))
+        lowered = {form.lower() for form in forms}
+        # Case folding counts as case only when it keeps one character (MICRO SIGN to
+        # mu); a fold that expands (the ligature fi to f, i) changes what was typed.
+        lowered |= {fold for form in forms if len(fold := form.casefold()) == 1}
+        if mapped not in lowered:
+            return char, mapped
+    return None
+
+
+def _bidi_problem(u_labels: list[str]) -> str | None:
+    """RFC 5893 §2: in a domain with a right-to-left label, every label obeys the Bidi rule.
+
+    The idna package checks each label on its own, so an ASCII label (``1shop``) next to
+    a Hebrew or Arabic one escapes it; this checks them all.
+    """
+    if not any(
+        unicodedata.bidirectional(char) in {"R", "AL", "AN"}
+        for label in u_labels
+        if not label.isascii()
+        for char in label
+    ):
+        return None
+    for label in u_labels:
+        try:
+            idna.check_bidi(label, check_ltr=True)
+        except idna.IDNAError:
+            return label
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
 def _alabel(label: str) -> str:
     return idna.alabel(label).decode("ascii")
 
@@ -568,6 +764,22 @@ def _parse_domain(
     allow_special_use: bool,
 ) -> tuple[str, str]:
     """Return the domain in U-labels and in A-labels."""
+    invisible = _INVISIBLE.search(raw)
+    if invisible:
+        label = next(label for label in _DOTS.split(raw) if invisible.group() in label)
+        raise _domain_error(
+            text,
+            f"label {label!r} contains {_describe(invisible.group())}, an invisible "
+            "character that IDNA would delete or that software reads in different ways",
+        )
+    changed = None if raw.isascii() else _changed(raw)
+    if changed:
+        char, mapped_char = changed
+        raise _domain_error(
+            text,
+            f"it contains {_describe(char)}, which IDNA would change to {mapped_char!r}; "
+            f"write {mapped_char!r} if that is what is meant",
+        )
     try:
         mapped = _uts46_remap(raw)
     except idna.IDNAError:
@@ -591,6 +803,14 @@ def _parse_domain(
                 raise _label_error(text, label, error) from None
         u_labels.append(_ulabel(a_label) if label.startswith("xn--") else label)
         a_labels.append(a_label)
+    if any(label.startswith("xn--") for label in a_labels):
+        bidi = _bidi_problem(u_labels)
+        if bidi is not None:
+            raise _domain_error(
+                text,
+                f"label {bidi!r} breaks the Bidi rule (RFC 5893 §2), which every label of "
+                "a domain with a right-to-left label must follow",
+            )
     domain = ".".join(u_labels)
     ascii_domain = ".".join(a_labels)
     if len(ascii_domain) > _MAX_DOMAIN_OCTETS:
@@ -606,6 +826,14 @@ def _parse_domain(
             f"the last label {a_labels[-1]!r} is all digits; an IP address must be "
             "written as an address literal, as in [192.0.2.1]",
         )
+    # Every delegated top-level domain ends with a letter, IDN ones in A-label form too
+    # (RFC 3696 §2 forbids all-numeric ones). A single label is a host name, not a TLD.
+    if len(a_labels) > 1 and not ("a" <= a_labels[-1][-1] <= "z"):
+        raise _domain_error(
+            text,
+            f"the last label {a_labels[-1]!r} does not end with a letter, as every "
+            "top-level domain does",
+        )
     if len(a_labels) == 1 and not allow_single_label:
         raise InvalidAddress(
             text,
@@ -613,7 +841,7 @@ def _parse_domain(
             f"the part after @ ({domain!r}) has a single label; mail domains have at "
             "least two, as in example.org",
         )
-    rfc = _SPECIAL_USE.get(a_labels[-1]) or _SPECIAL_USE.get(".".join(a_labels[-2:]))
+    rfc = _SPECIAL_USE.get(".".join(a_labels[-2:])) or _SPECIAL_USE.get(a_labels[-1])
     if rfc and not allow_special_use:
         raise InvalidAddress(
             text,

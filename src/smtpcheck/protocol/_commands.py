@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from smtpcheck._address import path_problem
 from smtpcheck._errors import LocalProtocolError
 
 __all__ = [
@@ -42,9 +43,11 @@ def _check_printable(value: str, what: str) -> None:
 
 
 def _check_path(address: str, what: str) -> None:
-    _check_printable(address, what)
-    if "<" in address or ">" in address:
-        raise LocalProtocolError(f"{what} must not contain '<' or '>'")
+    # What may stand between the angle brackets is the address layer's rule, the same
+    # one parse_address() keeps: one owner, so nothing it accepts fails here.
+    problem = path_problem(address)
+    if problem is not None:
+        raise LocalProtocolError(f"{what} cannot be sent: {problem}")
 
 
 def _check_length(line: bytes) -> None:
