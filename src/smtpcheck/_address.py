@@ -826,8 +826,9 @@ def _parse_domain(
             f"the last label {a_labels[-1]!r} is all digits; an IP address must be "
             "written as an address literal, as in [192.0.2.1]",
         )
-    # Every delegated top-level domain ends with a letter, IDN ones in A-label form too
-    # (RFC 3696 §2 forbids all-numeric ones). A single label is a host name, not a TLD.
+    # Every delegated top-level domain ends with a letter (RFC 3696 §2 forbids all-numeric
+    # ones), IDN ones in A-label form too: Punycode ends each number with a digit below
+    # its threshold (at most 26), which is a letter. A single label is a host name here.
     if len(a_labels) > 1 and not ("a" <= a_labels[-1][-1] <= "z"):
         raise _domain_error(
             text,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import idna
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtpcheck._address import REASONS, Address, parse_address
-from smtpcheck._errors import InvalidAddress
+from smtpcheck import protocol
+from smtpcheck._address import REASONS, Address, parse_address, path_problem
+from smtpcheck._errors import InvalidAddress, LocalProtocolError
 
 ALLOW_ALL = {"allow_domain_literal": True, "allow_single_label": True, "allow_special_use": True}
 
@@ -19,10 +23,24 @@ UNICODE = "äöüßéñçøåÄÖÜÉабвгдежзийЖЯ日本語例え用�
 IDN_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789äöüßéñçøåабвгдежзий日本語例えテストαβγ"  # noqa: RUF001
 TLDS = ["com", "org", "de", "jp", "io", "xn--p1ai", "рф", "中国", "co.uk", "XN--P1AI", "DE"]
 
+# Default_Ignorable_Code_Point samples: invisible characters, refused in both parts.
+INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u180b\u180e\u200b\u200c\u200d\u200e"
+    "\u202a\u2060\u2064\u2066\u3164\ufe00\ufe0f\ufeff\uffa0\U0001bca0\U0001d173"
+    "\U000e0001\U000e0100"
+)
+
+
+def _no_leading_mark(text: str) -> bool:
+    return not text or unicodedata.category(text[0])[0] != "M"
+
+
 ascii_atom = st.text(ATEXT, min_size=1, max_size=12)
 unicode_atom = st.text(ATEXT + UNICODE, min_size=1, max_size=8)
 ascii_dot_string = st.lists(ascii_atom, min_size=1, max_size=4).map(".".join)
-unicode_dot_string = st.lists(unicode_atom, min_size=1, max_size=4).map(".".join)
+unicode_dot_string = (
+    st.lists(unicode_atom, min_size=1, max_size=4).map(".".join).filter(_no_leading_mark)
+)
 
 
 @st.composite
@@ -31,9 +49,8 @@ def quoted_strings(draw: st.DrawFn) -> str:
     content = draw(
         st.text(
             st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from(UNICODE),
-            min_size=1,
             max_size=20,
-        )
+        ).filter(_no_leading_mark)
     )
     out = []
     for char in content:
@@ -162,6 +179,10 @@ def near_misses(draw: st.DrawFn) -> tuple[str, dict[str, bool], str]:
                 "trailing_dot",
                 "empty_label",
                 "special_use",
+                "invisible_local",
+                "invisible_domain",
+                "leading_mark",
+                "tld_digit",
                 "single_label",
                 "smtputf8",
                 "quoted",
@@ -218,20 +239,29 @@ def near_misses(draw: st.DrawFn) -> tuple[str, dict[str, bool], str]:
             st.sampled_from(
                 [
                     "test",
-                    "example",
                     "invalid",
                     "localhost",
                     "local",
                     "onion",
                     "alt",
                     "home.arpa",
-                    "example.com",
-                    "EXAMPLE.NET",
-                    "example.org",
+                    "ARPA",
+                    "in-addr.arpa",
                 ]
             )
         )
         return f"{local}@{domain.removesuffix('.com')}.{tld}", options, "domain_special_use"
+    if kind == "invisible_local":
+        char = draw(st.sampled_from(INVISIBLE))
+        return f"{_insert(draw, local, char)}@{domain}", options, "local_invalid_char"
+    if kind == "invisible_domain":
+        char = draw(st.sampled_from(INVISIBLE))
+        return f"{local}@{_insert(draw, domain, char)}", options, "domain_invalid"
+    if kind == "leading_mark":
+        mark = draw(st.characters(categories=["Mn", "Mc", "Me"]))
+        return f"{mark}{local}@{domain}", options, "local_invalid_char"
+    if kind == "tld_digit":
+        return f"{text}{draw(st.integers(0, 9))}", options, "domain_invalid"
     if kind == "single_label":
         return f"{local}@x{domain.split('.')[0]}", options, "domain_single_label"
     if kind == "smtputf8":
@@ -276,7 +306,7 @@ def test_every_near_miss_is_rejected_with_its_reason(
 
 # Anything at all: an Address, or InvalidAddress with a documented reason; never another
 # exception, and whatever parses is stable.
-NOISE = ATEXT + UNICODE + '@."\\ ()[]:;<>,\t\r\n\x00\u3002\uff0e\u00ad\u200d_-' + "IPv6"
+NOISE = ATEXT + UNICODE + INVISIBLE + '@."\\ ()[]:;<>,\t\r\n\x00\u3002\uff0e_-' + "IPv6"
 
 
 @given(
@@ -290,3 +320,90 @@ def test_any_text_parses_or_gives_a_documented_reason(text: str) -> None:
         return
     assert parse_address(address.normalized, **ALLOW_ALL) == address
     assert parse_address(address.smtp_path, **ALLOW_ALL) == address
+    _assert_sendable(address)
+
+
+# One rule of a sendable path (issue 18): what the parser accepts, the protocol sends.
+
+
+def _assert_sendable(address: Address) -> None:
+    assert path_problem(address.smtp_path) is None
+    rcpt = protocol.RcptTo(address.smtp_path)
+    assert rcpt.to_bytes() == f"RCPT TO:<{address.smtp_path}>\r\n".encode()
+    protocol.MailFrom(address.smtp_path, smtputf8=address.requires_smtputf8)
+
+
+@given(valid_addresses)
+def test_every_accepted_address_can_be_sent(text: str) -> None:
+    _assert_sendable(parse_address(text))
+
+
+PATH_NOISE = ATEXT + UNICODE + INVISIBLE + '@."\\ <>[]:,\t\r\n\x00\u2028\u00a0\ud800'
+
+
+@given(st.text(PATH_NOISE, min_size=1, max_size=40))
+def test_the_protocol_refuses_exactly_what_the_rule_refuses(path: str) -> None:
+    problem = path_problem(path)
+    if problem is None:
+        protocol.RcptTo(path)
+        # Nothing that passes can end the path or the line early.
+        assert not any(char in path for char in "\r\n\x00")
+    else:
+        with pytest.raises(LocalProtocolError, match=re.escape(problem)):
+            protocol.RcptTo(path)
+
+
+# Never alter what was typed: the documented mappings, and nothing else.
+
+# Width forms, upper case, decomposed letters and the ideographic full stops.
+WIDE = "".join(chr(0xFF21 + i) for i in range(26))  # FULLWIDTH LATIN CAPITAL LETTER A..Z
+MAPPED_LETTERS = (
+    IDN_LETTERS + "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉ\u0410\u0411\u0416" + WIDE + "\uff76\uff9e"
+)
+mapped_label = st.text(MAPPED_LETTERS, min_size=1, max_size=12)
+typed_domains = st.builds(
+    lambda labels, dots, tld: "".join(a + b for a, b in zip(labels, dots, strict=False)) + tld,
+    st.lists(mapped_label, min_size=1, max_size=3),
+    st.lists(st.sampled_from([".", "\u3002", "\uff0e", "\uff61"]), min_size=3, max_size=3),
+    st.sampled_from(TLDS),
+)
+
+
+def _documented(domain: str) -> str:
+    """The documented mappings of a typed domain: width, dots, case, NFC, A-labels."""
+    out = []
+    for char in domain:
+        if char in "\u3002\uff0e\uff61":
+            out.append(".")
+        elif unicodedata.decomposition(char).startswith(("<wide>", "<narrow>")):
+            out.append(unicodedata.normalize("NFKC", char).lower())
+        else:
+            out.append(char.lower())
+    labels = unicodedata.normalize("NFC", "".join(out)).split(".")
+    return ".".join(idna.ulabel(label) if label.startswith("xn--") else label for label in labels)
+
+
+@given(st.builds("{}@{}".format, local_parts, typed_domains))
+def test_the_address_differs_from_the_typed_one_only_by_documented_mappings(text: str) -> None:
+    address = _outcome(text)
+    if isinstance(address, InvalidAddress):
+        assert address.reason in REASONS
+        return
+    typed_local, _, typed_domain = text.rpartition("@")
+    assert address.domain == _documented(typed_domain)
+
+    # The local part: NFC and the least quoting, nothing else.
+    def content(local: str) -> str:
+        if not local.startswith('"'):
+            return local
+        chars, escaped = [], False
+        for char in local[1:-1]:
+            if char == "\\" and not escaped:
+                escaped = True
+                continue
+            chars.append(char)
+            escaped = False
+        return "".join(chars)
+
+    assert content(address.local_part) == unicodedata.normalize("NFC", content(typed_local))
+    assert parse_address(address.normalized) == address

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import doctest
 import ipaddress
+import re
 import time
 
+import idna
 import pytest
 
 from smtpcheck import _address as address_module
-from smtpcheck._address import REASONS, Address, parse_address
-from smtpcheck._errors import InvalidAddress, SMTPCheckError
+from smtpcheck import protocol
+from smtpcheck._address import REASONS, Address, parse_address, path_problem
+from smtpcheck._enrich_tlds import TLDS
+from smtpcheck._errors import InvalidAddress, LocalProtocolError, SMTPCheckError
 
 ALLOW_ALL = {
     "allow_domain_literal": True,
@@ -64,20 +69,20 @@ VALID = [
         False,
     ),
     ("user@例え。テスト", {}, "user@例え.テスト", "user@xn--r8jz45g.xn--zckzah", False, False),
-    ("user@sh\u00adop.de", {}, "user@shop.de", "user@shop.de", False, False),
+    # Half-width katakana with a half-width voiced mark: width, then NFC.
+    ("user@\uff76\uff9e.jp", {}, "user@\u30ac.jp", "user@xn--mck.jp", False, False),
+    # A one-character case folding (MICRO SIGN to GREEK SMALL LETTER MU) is case.
+    ("user@\u00b5.de", {}, "user@\u03bc.de", "user@xn--xxa.de", False, False),
+    # RFC 5893 §2: every label of a domain with a right-to-left label obeys the Bidi rule.
+    ("user@shop.שלום.il", {}, "user@shop.שלום.il", "user@shop.xn--9dbne9b.il", False, False),
+    ("user@a1.שלום.il", {}, "user@a1.שלום.il", "user@a1.xn--9dbne9b.il", False, False),
     ("user@пример.рф", {}, "user@пример.рф", "user@xn--e1afmkfd.xn--p1ai", False, False),
     # Unicode local parts: SMTPUTF8, NFC, case kept.
     ("Jöhn@shop.de", {}, "Jöhn@shop.de", "Jöhn@shop.de", False, True),
     ("Jo\u0308hn@shop.de", {}, "J\u00f6hn@shop.de", "J\u00f6hn@shop.de", False, True),
     ("用户@例子.广告", {}, "用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v", False, True),
-    (
-        "\u0645\u200c\u06cc@shop.ir",
-        {},
-        "\u0645\u200c\u06cc@shop.ir",
-        "\u0645\u200c\u06cc@shop.ir",
-        False,
-        True,
-    ),
+    # A combining mark after the first character is fine.
+    ("e\u0301\u0301@shop.de", {}, "\u00e9\u0301@shop.de", "\u00e9\u0301@shop.de", False, True),
     # Quoted local parts: least quoting kept.
     ('"john doe"@shop.de', {}, '"john doe"@shop.de', '"john doe"@shop.de', True, False),
     ('"john"@shop.de', {}, "john@shop.de", "john@shop.de", False, False),
@@ -89,6 +94,12 @@ VALID = [
     ('"a..b"@shop.de', {}, '"a..b"@shop.de', '"a..b"@shop.de', True, False),
     ('"\\ "@shop.de', {}, '" "@shop.de', '" "@shop.de', True, False),
     ('"jö hn"@shop.de', {}, '"jö hn"@shop.de', '"jö hn"@shop.de', True, True),
+    # RFC 5321 §4.1.2: "<" and ">" are qtextSMTP; Postfix and Exim read them as part of
+    # the quoted string, so they can be sent.
+    ('"a>b"@shop.de', {}, '"a>b"@shop.de', '"a>b"@shop.de', True, False),
+    ('"<a@b.de>"@shop.de', {}, '"<a@b.de>"@shop.de', '"<a@b.de>"@shop.de', True, False),
+    # Quoted-string = DQUOTE *QcontentSMTP DQUOTE: the empty one is valid, and stays quoted.
+    ('""@shop.de', {}, '""@shop.de', '""@shop.de', True, False),
     # Literals, single labels and special-use names, when allowed.
     ("user@[192.0.2.1]", ALLOW_ALL, "user@[192.0.2.1]", "user@[192.0.2.1]", False, False),
     (
@@ -103,10 +114,37 @@ VALID = [
     ("user@mailhost", {"allow_single_label": True}, "user@mailhost", "user@mailhost", False, False),
     ("user@shop.test", ALLOW_ALL, "user@shop.test", "user@shop.test", False, False),
     ("user@mx.home.arpa", ALLOW_ALL, "user@mx.home.arpa", "user@mx.home.arpa", False, False),
+    ("user@mx1", {"allow_single_label": True}, "user@mx1", "user@mx1", False, False),
+    # RFC 5321 §4.1.3 IPv6 literals (Dominic Sayers' is_email cases it counts valid).
+    *[
+        (
+            f"user@[IPv6:{value}]",
+            ALLOW_ALL,
+            f"user@[IPv6:{canon}]",
+            f"user@[IPv6:{canon}]",
+            False,
+            False,
+        )
+        for value, canon in [
+            ("1111:2222:3333:4444:5555:6666:7777:8888", "1111:2222:3333:4444:5555:6666:7777:8888"),
+            ("1111:2222:3333:4444:5555::8888", "1111:2222:3333:4444:5555::8888"),
+            ("::3333:4444:5555:6666:7777:8888", "::3333:4444:5555:6666:7777:8888"),
+            ("::", "::"),
+            ("1111:2222:3333:4444:5555:6666:1.2.3.4", "1111:2222:3333:4444:5555:6666:102:304"),
+            ("1111:2222:3333:4444::1.2.3.4", "1111:2222:3333:4444::102:304"),
+            ("::1.2.3.4", "::102:304"),
+            ("1::1.2.3.4", "1::102:304"),
+        ]
+    ],
     # Not special: the reserved names only as whole labels.
     ("user@testing.org", {}, "user@testing.org", "user@testing.org", False, False),
     ("user@example.co", {}, "user@example.co", "user@example.co", False, False),
     ("user@arpa.de", {}, "user@arpa.de", "user@arpa.de", False, False),
+    # RFC 6761 §6.5: applications SHOULD NOT treat the example names as special.
+    ("user@example.com", {}, "user@example.com", "user@example.com", False, False),
+    ("user@mail.example.net", {}, "user@mail.example.net", "user@mail.example.net", False, False),
+    ("user@EXAMPLE.ORG", {}, "user@example.org", "user@example.org", False, False),
+    ("user@a.example", {}, "user@a.example", "user@a.example", False, False),
 ]
 
 
@@ -177,7 +215,6 @@ INVALID = [
     ("user@shop.de\u3000", {}, "whitespace", "white space"),
     ("user.shop.de", {}, "no_at_sign", "no @"),
     ("@shop.de", {}, "local_empty", "nothing before"),
-    ('""@shop.de', {}, "local_empty", '("")'),
     ("john doe@shop.de", {}, "local_invalid_char", "contains a space"),
     ("john(comment)@shop.de", {}, "local_invalid_char", "comments"),
     ("john)@shop.de", {}, "local_invalid_char", "comments"),
@@ -194,6 +231,20 @@ INVALID = [
     ("jo\u202ehn@shop.de", {}, "local_invalid_char", "RIGHT-TO-LEFT OVERRIDE"),
     ("jo\ue000hn@shop.de", {}, "local_invalid_char", "U+E000"),
     ("jo\ud800hn@shop.de", {}, "local_invalid_char", "U+D800,"),
+    # Default-ignorable (invisible) characters: refused, never removed.
+    ("jo\u200dhn@shop.de", {}, "local_invalid_char", "U+200D ZERO WIDTH JOINER, an invisible"),
+    ("\u0645\u200c\u06cc@shop.ir", {}, "local_invalid_char", "U+200C ZERO WIDTH NON-JOINER"),
+    ("\U0001f468\u200d\U0001f469@shop.de", {}, "local_invalid_char", "U+200D"),
+    ("jo\u00adhn@shop.de", {}, "local_invalid_char", "U+00AD SOFT HYPHEN, an invisible"),
+    ("jo\u200bhn@shop.de", {}, "local_invalid_char", "U+200B ZERO WIDTH SPACE"),
+    ("\u2764\ufe0f@shop.de", {}, "local_invalid_char", "U+FE0F VARIATION SELECTOR-16"),
+    ("a\u3164b@shop.de", {}, "local_invalid_char", "U+3164 HANGUL FILLER, an invisible"),
+    ("a\u034fb@shop.de", {}, "local_invalid_char", "COMBINING GRAPHEME JOINER"),
+    ('"jo\u200dhn"@shop.de', {}, "local_invalid_char", "U+200D"),
+    # A combining mark first would join the "<" or ":" before the address.
+    ("\u0301a@shop.de", {}, "local_invalid_char", "starts with U+0301 COMBINING ACUTE"),
+    ('"\u0301a b"@shop.de', {}, "local_invalid_char", "a combining mark"),
+    ("\u0903x@shop.de", {}, "local_invalid_char", "a combining mark"),
     ('"jo\u2028hn"@shop.de', {}, "local_invalid_char", "LINE SEPARATOR"),
     (".john@shop.de", {}, "local_dot", "dot"),
     ("john.@shop.de", {}, "local_dot", "dot"),
@@ -213,6 +264,28 @@ INVALID = [
     ("user@[IPv6:192.0.2.1]", ALLOW_ALL, "domain_literal_invalid", "[IPv6:"),
     ("user@[IPv6:fe80::1%eth0]", ALLOW_ALL, "domain_literal_invalid", "[IPv6:"),
     ("user@[x400:c=de]", ALLOW_ALL, "domain_literal_invalid", "[IPv6:"),
+    # RFC 5321 §4.1.3 is stricter than ipaddress (is_email's cases, and "::" for one group).
+    *[
+        (f"user@[IPv6:{value}]", ALLOW_ALL, "domain_literal_invalid", "RFC 5321 §4.1.3")
+        for value in [
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1111:2222:3333:4444:5555:6666::8888",
+            "1111:2222:3333:4444:5555:6666::7777:8888",
+            "1111:2222:3333:4444:5555:6666:7777",
+            "1111:2222:3333:4444:5555:6666:7777:8888:9999",
+            "1111:2222:3333:4444:5555:6666:7777:888G",
+            ":3333:4444:5555:6666:7777:8888",
+            "1111::4444:5555::8888",
+            "1111:2222:3333:4444:5555:1.2.3.4",
+            "1111:2222:3333:4444:5555:6666:7777:1.2.3.4",
+            "1111:2222:3333:4444:5555::1.2.3.4",
+            "1111:2222:3333:4444:::1.2.3.4",
+            ":1.2.3.4",
+            "::1.2.3",
+            "::01.2.3.4",
+        ]
+    ],
     ("user@[ 192.0.2.1]", ALLOW_ALL, "domain_literal_invalid", "[IPv4"),
     ("user@exa mple.org", {}, "domain_invalid", "label 'exa mple' contains a space"),
     ("user@ex_ample.org", {}, "domain_invalid", "label 'ex_ample' contains '_'"),
@@ -220,13 +293,27 @@ INVALID = [
     ("user@shop.de\u3002", {}, "domain_invalid", "ends with a dot"),
     ("user@.shop.de", {}, "domain_invalid", "empty label"),
     ("user@shop..de", {}, "domain_invalid", "empty label"),
-    ("user@\u00ad.de", {}, "domain_invalid", "empty label"),
+    ("user@\u00ad.de", {}, "domain_invalid", "U+00AD SOFT HYPHEN, an invisible"),
+    ("user@sh\u00adop.de", {}, "domain_invalid", "label 'sh\\xadop' contains U+00AD"),
+    ("user@sh\u200bop.de", {}, "domain_invalid", "U+200B ZERO WIDTH SPACE"),
+    ("user@shop\ufe0f.de", {}, "domain_invalid", "VARIATION SELECTOR-16"),
+    ("user@\u0915\u094d\u200d\u0937.in", {}, "domain_invalid", "U+200D ZERO WIDTH JOINER"),
+    ("user@\u0645\u200c\u06cc.ir", {}, "domain_invalid", "U+200C ZERO WIDTH NON-JOINER"),
+    # UTS #46 changes beyond the documented ones (case, NFC, width, dots): refused.
+    ("user@\ufb01sh.de", {}, "domain_invalid", "LIGATURE FI, which IDNA would change to 'fi'"),
+    ("user@x\u00b2.de", {}, "domain_invalid", "SUPERSCRIPT TWO, which IDNA would change"),
+    ("user@\U0001d41a.de", {}, "domain_invalid", "MATHEMATICAL BOLD SMALL A"),
+    ("user@\u2163.de", {}, "domain_invalid", "ROMAN NUMERAL FOUR"),
+    # RFC 5893 §2 across labels: a leading digit label beside a Hebrew one.
+    ("user@123.שלום.il", {}, "domain_invalid", "label '123' breaks the Bidi rule (RFC 5893"),
+    ("user@1shop.שלום.il", {}, "domain_invalid", "label '1shop' breaks the Bidi rule"),
+    ("user@שלום.1.il", {}, "domain_invalid", "label '1' breaks the Bidi rule"),
     ("user@-shop.de", {}, "domain_invalid", "hyphen"),
     ("user@shop-.de", {}, "domain_invalid", "hyphen"),
     ("user@sh--op.de", {}, "domain_invalid", "'--'"),
     ("user@xn--zz.de", {}, "domain_invalid", "not a valid IDNA A-label"),
     ("user@xn--.de", {}, "domain_invalid", "hyphen"),
-    ("user@a\u200db.de", {}, "domain_invalid", "IDNA 2008"),
+    ("user@a\u200db.de", {}, "domain_invalid", "U+200D ZERO WIDTH JOINER, an invisible"),
     ("user@\u2603.de", {}, "domain_invalid", "IDNA 2008"),
     ("user@shop.de\u2488", {}, "domain_invalid", "U+2488"),
     ("user@(comment)shop.de", {}, "domain_invalid", "'('"),
@@ -234,21 +321,22 @@ INVALID = [
     ("user@\ud800.de", {}, "domain_invalid", "U+D800"),
     ("user@192.0.2.1", {}, "domain_invalid", "all digits"),
     ("user@123", ALLOW_ALL, "domain_invalid", "all digits"),
+    # The last label ends with a letter, as every TLD does (RFC 3696 §2: not all-numeric).
+    ("user@shop.com1", {}, "domain_invalid", "'com1' does not end with a letter"),
+    ("user@shop.c-1", {}, "domain_invalid", "does not end with a letter"),
     (f"user@{LABEL_63}b.de", {}, "label_too_long", "64 octets"),
     ("user@" + "ü" * 58 + ".de", {}, "label_too_long", "64 octets (in A-label form)"),
     ("user@" + "ü" * 300 + ".de", {}, "label_too_long", "A-label"),
     (f"u@{'c' * 63}.{'c' * 63}.{'c' * 63}.{'c' * 61}.de", {}, "domain_too_long", "256 octets"),
     ("user@localhost", {}, "domain_single_label", "single label"),
     ("user@de", {}, "domain_single_label", "single label"),
-    ("user@localhost", {"allow_single_label": True}, "domain_special_use", "RFC 6761"),
-    ("user@shop.test", {}, "domain_special_use", "RFC 6761"),
+    ("user@localhost", {"allow_single_label": True}, "domain_special_use", "RFC 6761 §6.3"),
+    ("user@shop.test", {}, "domain_special_use", "RFC 6761 §6.2"),
     ("user@SHOP.TEST", {}, "domain_special_use", "'shop.test'"),
-    ("user@a.example", {}, "domain_special_use", "RFC 6761"),
-    ("user@nowhere.invalid", {}, "domain_special_use", "RFC 6761"),
-    ("user@my.localhost", {}, "domain_special_use", "RFC 6761"),
-    ("user@example.com", {}, "domain_special_use", "RFC 6761"),
-    ("user@mail.example.net", {}, "domain_special_use", "RFC 6761"),
-    ("user@example.org", {}, "domain_special_use", "RFC 6761"),
+    ("user@nowhere.invalid", {}, "domain_special_use", "RFC 6761 §6.4"),
+    ("user@my.localhost", {}, "domain_special_use", "RFC 6761 §6.3"),
+    ("user@x.in-addr.arpa", {}, "domain_special_use", "RFC 3172"),
+    ("user@arpa", {"allow_single_label": True}, "domain_special_use", "RFC 3172"),
     ("user@printer.local", {}, "domain_special_use", "RFC 6762"),
     ("user@abc.onion", {}, "domain_special_use", "RFC 7686"),
     ("user@router.home.arpa", {}, "domain_special_use", "RFC 8375"),
@@ -340,3 +428,130 @@ def test_doctests_run() -> None:
     result = doctest.testmod(address_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- One rule per test: invisible characters, TLDs, special-use names, sendable paths ---
+
+
+def test_every_character_uts46_deletes_is_refused_in_both_parts() -> None:
+    # The idna package's UTS #46 table is the independent source: every character it maps
+    # to nothing must be refused, in a domain and in a local part, never removed.
+    deleted = []
+    for code in [*range(0x80, 0x30000), *range(0xE0000, 0xE1000)]:
+        if 0xD800 <= code < 0xE000:
+            continue
+        with contextlib.suppress(idna.IDNAError):
+            if idna.uts46_remap(chr(code)) == "":
+                deleted.append(chr(code))
+    assert len(deleted) > 250  # SOFT HYPHEN, ZWSP, the variation selectors, ...
+    for char in deleted:
+        for text, reason in [
+            (f"user@sh{char}op.de", "domain_invalid"),
+            (f"jo{char}hn@shop.de", "local_invalid_char"),
+            (f'"jo{char}hn"@shop.de', "local_invalid_char"),
+        ]:
+            with pytest.raises(InvalidAddress) as info:
+                parse_address(text)
+            assert info.value.reason == reason, (hex(ord(char)), text)
+
+
+def test_every_delegated_tld_ends_with_a_letter_and_is_accepted() -> None:
+    assert len(TLDS) > 1000
+    for tld in TLDS:
+        assert "a" <= tld[-1] <= "z", tld
+        if tld == "arpa":  # RFC 3172: infrastructure, special-use
+            continue
+        address = parse_address(f"postmaster@nic.{tld}")
+        assert address.ascii_domain == f"nic.{tld}"
+
+
+SPECIAL_USE = [
+    ("test", "RFC 6761 §6.2"),
+    ("localhost", "RFC 6761 §6.3"),
+    ("invalid", "RFC 6761 §6.4"),
+    ("local", "RFC 6762"),
+    ("onion", "RFC 7686"),
+    ("alt", "RFC 9476"),
+    ("home.arpa", "RFC 8375"),
+    ("arpa", "RFC 3172"),
+    ("in-addr.arpa", "RFC 3172"),
+    ("ip6.arpa", "RFC 3172"),
+]
+
+
+@pytest.mark.parametrize(("name", "rfc"), SPECIAL_USE)
+def test_special_use_names_are_refused_with_their_rfc(name: str, rfc: str) -> None:
+    for domain in (name, f"mx.{name}", f"a.b.{name.upper()}"):
+        with pytest.raises(InvalidAddress) as info:
+            parse_address(f"user@{domain}", allow_single_label=True)
+        assert info.value.reason == "domain_special_use"
+        assert f"({rfc})" in str(info.value)
+        assert parse_address(f"user@{domain}", **ALLOW_ALL).domain == domain.lower()
+
+
+@pytest.mark.parametrize(
+    "domain", ["example", "example.com", "example.net", "example.org", "www.example.com"]
+)
+def test_the_example_names_are_ordinary_names(domain: str) -> None:
+    # RFC 6761 §6.5: "Application software SHOULD NOT treat these names as special."
+    assert parse_address(f"user@{domain}", allow_single_label=True).domain == domain
+
+
+# Issue 18: the addresses the parser accepted and the protocol refused to send.
+SENDABLE = ['"a<b"@shop.de', '"a>b"@shop.de', '"<x> y"@shop.de', '""@shop.de', "jöhn@shop.de"]
+UNSENDABLE = [
+    "jo\u200dhn@shop.de",
+    "jo\u200chn@shop.de",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467@shop.de",
+]
+
+
+@pytest.mark.parametrize("text", SENDABLE)
+def test_what_the_parser_accepts_the_protocol_sends(text: str) -> None:
+    address = parse_address(text)
+    assert path_problem(address.smtp_path) is None
+    wire = protocol.RcptTo(address.smtp_path).to_bytes()
+    assert wire == f"RCPT TO:<{address.smtp_path}>\r\n".encode()
+    protocol.MailFrom(address.smtp_path, smtputf8=address.requires_smtputf8)
+
+
+@pytest.mark.parametrize("text", UNSENDABLE)
+def test_what_the_protocol_cannot_send_the_parser_refuses(text: str) -> None:
+    with pytest.raises(InvalidAddress) as info:
+        parse_address(text)
+    assert info.value.reason == "local_invalid_char"
+    problem = path_problem(text)
+    assert problem is not None
+    with pytest.raises(LocalProtocolError, match=re.escape(problem)):
+        protocol.RcptTo(text)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("a>b@shop.de", "angle bracket outside a quoted local part"),
+        ("<a@shop.de>", "angle bracket"),
+        ('"a>b@shop.de', "outside a quoted local part"),
+        ("a b@shop.de", "space"),
+        ('a"b@shop.de', "quote"),
+        ("a\\b@shop.de", "backslash"),
+        ('"a\\\u00e9"@shop.de', "outside a quoted local part"),
+        ("a\r\nDATA", "U+000D CARRIAGE RETURN"),
+        ('"a\tb"@shop.de', "U+0009 CHARACTER TABULATION"),
+        ("jo\ufe0fhn@shop.de", "U+FE0F VARIATION SELECTOR-16"),
+        ("jo\u00a0hn@shop.de", "U+00A0 NO-BREAK SPACE"),
+        ('"jo\u3000hn"@shop.de', "U+3000 IDEOGRAPHIC SPACE"),
+        ("jo\ud800hn@shop.de", "U+D800"),
+    ],
+)
+def test_the_path_rule(path: str, problem: str) -> None:
+    found = path_problem(path)
+    assert found is not None
+    assert problem in found
+
+
+@pytest.mark.parametrize(
+    "path", ["", "Postmaster", '"a b"@shop.de', '"a\\"b"@shop.de', "@a.de,@b.de:u@c.de", "ü@ß.de"]
+)
+def test_paths_that_can_be_sent(path: str) -> None:
+    assert path_problem(path) is None
