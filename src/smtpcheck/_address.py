@@ -406,6 +406,7 @@ def path_problem(path: str, /) -> str | None:
     return f"it contains {_describe(bad)}, which is not a graphic character"
 
 
+@functools.lru_cache(maxsize=4096)
 def _graphic(char: str) -> bool:
     """Whether *char* may stand in a path: printable ASCII, or graphic non-ASCII."""
     if char.isascii():
@@ -725,20 +726,37 @@ def _changed(raw: str) -> tuple[str, str] | None:
     return None
 
 
-def _bidi_problem(u_labels: list[str]) -> str | None:
+def _check_typed_domain(text: str, raw: str) -> None:
+    """Refuse a domain that UTS #46 would change beyond the documented mappings."""
+    invisible = _INVISIBLE.search(raw)
+    if invisible:
+        label = next(label for label in _DOTS.split(raw) if invisible.group() in label)
+        raise _domain_error(
+            text,
+            f"label {label!r} contains {_describe(invisible.group())}, an invisible "
+            "character that IDNA would delete or that software reads in different ways",
+        )
+    changed = _changed(raw)
+    if changed:
+        char, mapped_char = changed
+        raise _domain_error(
+            text,
+            f"it contains {_describe(char)}, which IDNA would change to {mapped_char!r}; "
+            f"write {mapped_char!r} if that is what is meant",
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _bidi_problem(domain: str) -> str | None:
     """RFC 5893 §2: in a domain with a right-to-left label, every label obeys the Bidi rule.
 
-    The idna package checks each label on its own, so an ASCII label (``1shop``) next to
-    a Hebrew or Arabic one escapes it; this checks them all.
+    Returns the first label that breaks it, or ``None``. The idna package checks each
+    label on its own, so an ASCII label (``1shop``) beside a Hebrew or Arabic one escapes
+    it; this checks them all.
     """
-    if not any(
-        unicodedata.bidirectional(char) in {"R", "AL", "AN"}
-        for label in u_labels
-        if not label.isascii()
-        for char in label
-    ):
+    if not any(unicodedata.bidirectional(char) in {"R", "AL", "AN"} for char in domain):
         return None
-    for label in u_labels:
+    for label in domain.split("."):
         try:
             idna.check_bidi(label, check_ltr=True)
         except idna.IDNAError:
@@ -764,22 +782,8 @@ def _parse_domain(
     allow_special_use: bool,
 ) -> tuple[str, str]:
     """Return the domain in U-labels and in A-labels."""
-    invisible = _INVISIBLE.search(raw)
-    if invisible:
-        label = next(label for label in _DOTS.split(raw) if invisible.group() in label)
-        raise _domain_error(
-            text,
-            f"label {label!r} contains {_describe(invisible.group())}, an invisible "
-            "character that IDNA would delete or that software reads in different ways",
-        )
-    changed = None if raw.isascii() else _changed(raw)
-    if changed:
-        char, mapped_char = changed
-        raise _domain_error(
-            text,
-            f"it contains {_describe(char)}, which IDNA would change to {mapped_char!r}; "
-            f"write {mapped_char!r} if that is what is meant",
-        )
+    if not raw.isascii():
+        _check_typed_domain(text, raw)
     try:
         mapped = _uts46_remap(raw)
     except idna.IDNAError:
@@ -803,16 +807,15 @@ def _parse_domain(
                 raise _label_error(text, label, error) from None
         u_labels.append(_ulabel(a_label) if label.startswith("xn--") else label)
         a_labels.append(a_label)
-    if any(label.startswith("xn--") for label in a_labels):
-        bidi = _bidi_problem(u_labels)
-        if bidi is not None:
-            raise _domain_error(
-                text,
-                f"label {bidi!r} breaks the Bidi rule (RFC 5893 §2), which every label of "
-                "a domain with a right-to-left label must follow",
-            )
     domain = ".".join(u_labels)
     ascii_domain = ".".join(a_labels)
+    bidi = None if domain == ascii_domain else _bidi_problem(domain)
+    if bidi is not None:
+        raise _domain_error(
+            text,
+            f"label {bidi!r} breaks the Bidi rule (RFC 5893 §2), which every label of a "
+            "domain with a right-to-left label must follow",
+        )
     if len(ascii_domain) > _MAX_DOMAIN_OCTETS:
         raise InvalidAddress(
             text,
