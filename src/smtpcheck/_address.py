@@ -70,7 +70,7 @@ What is refused, and the decisions behind it:
 
 Every accepted address can be sent: :attr:`Address.smtp_path` always satisfies
 :func:`path_problem`, the one rule of what may stand between the angle brackets of
-``MAIL FROM`` and ``RCPT TO``, which the commands of :mod:`smtpcheck.protocol` check too.
+``MAIL FROM`` and ``RCPT TO``, which the commands of ``smtpcheck.protocol`` check too.
 
 Length limits, in octets of UTF-8: the local part 64, a label 63 and the domain 255
 (both counted in A-labels, as DNS sees them), the whole address 254, counted on the
@@ -80,34 +80,34 @@ no valid address comes near it, so hostile input costs microseconds.
 
 The reasons :class:`~smtpcheck.InvalidAddress` carries, checked in this order:
 
-=============================  ==========================================================
-``empty``                      the text is empty
-``too_long``                   the text or the normalised address is too long
-``control_character``          a control character (CR, LF, NUL, TAB, DEL, C1) anywhere
-``whitespace``                 white space before or after the address
-``no_at_sign``                 there is no ``@``
-``local_empty``                nothing before the ``@`` (``""`` is a valid quoted
-                               local part, not an empty one)
-``local_invalid_char``         a character the local part may not hold (unquoted space,
-                               comment, stray quote, bad escape, non-graphic or
-                               invisible character, a combining mark first)
-``local_dot``                  a dot at the start or end of the local part, or two dots
-``quoted_local_not_allowed``   the local part needs quotes and they are not allowed
-``smtputf8_not_allowed``       a non-ASCII local part and ``allow_smtputf8=False``
-``local_too_long``             the local part is longer than 64 octets
-``domain_empty``               nothing after the ``@``
-``domain_literal_not_allowed`` an address literal and ``allow_domain_literal=False``
-``domain_literal_invalid``     an address literal that is not an IPv4 or IPv6 address
-                               of :rfc:`5321` §4.1.3
-``domain_invalid``             not a valid domain name (a character, a hyphen, an
-                               empty label, a trailing dot, an invisible character or
-                               one that IDNA would change, the Bidi rule, a last label
-                               that does not end with a letter)
-``label_too_long``             a label longer than 63 octets in A-label form
-``domain_too_long``            a domain longer than 255 octets in A-label form
-``domain_single_label``        a domain of one label
-``domain_special_use``         a special-use domain name (the message names the RFC)
-=============================  ==========================================================
+==============================  ==========================================================
+``empty``                       the text is empty
+``too_long``                    the text or the normalised address is too long
+``control_character``           a control character (CR, LF, NUL, TAB, DEL, C1) anywhere
+``whitespace``                  white space before or after the address
+``no_at_sign``                  there is no ``@``
+``local_empty``                 nothing before the ``@`` (``""`` is a valid quoted
+                                local part, not an empty one)
+``local_invalid_char``          a character the local part may not hold (unquoted space,
+                                comment, stray quote, bad escape, non-graphic or
+                                invisible character, a combining mark first)
+``local_dot``                   a dot at the start or end of the local part, or two dots
+``quoted_local_not_allowed``    the local part needs quotes and they are not allowed
+``smtputf8_not_allowed``        a non-ASCII local part and ``allow_smtputf8=False``
+``local_too_long``              the local part is longer than 64 octets
+``domain_empty``                nothing after the ``@``
+``domain_literal_not_allowed``  an address literal and ``allow_domain_literal=False``
+``domain_literal_invalid``      an address literal that is not an IPv4 or IPv6 address
+                                of :rfc:`5321` §4.1.3
+``domain_invalid``              not a valid domain name (a character, a hyphen, an
+                                empty label, a trailing dot, an invisible character or
+                                one that IDNA would change, the Bidi rule, a last label
+                                that does not end with a letter)
+``label_too_long``              a label longer than 63 octets in A-label form
+``domain_too_long``             a domain longer than 255 octets in A-label form
+``domain_single_label``         a domain of one label
+``domain_special_use``          a special-use domain name (the message names the RFC)
+==============================  ==========================================================
 
 The set is also available as :data:`REASONS`.
 """
@@ -367,7 +367,7 @@ def path_problem(path: str, /) -> str | None:
 
     This is the one rule of what smtpcheck puts inside ``MAIL FROM:<...>`` and
     ``RCPT TO:<...>``: :func:`parse_address` accepts only addresses whose
-    :attr:`Address.smtp_path` passes it, and the commands of :mod:`smtpcheck.protocol`
+    :attr:`Address.smtp_path` passes it, and the commands of ``smtpcheck.protocol``
     refuse any other path with :class:`~smtpcheck.LocalProtocolError`.
 
     The rule (:rfc:`5321` §4.1.2, :rfc:`6531` §3.3): every character is printable ASCII
