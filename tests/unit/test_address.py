@@ -251,6 +251,7 @@ INVALID = [
     ("jo..hn@shop.de", {}, "local_dot", "two dots"),
     ("jö..hn@shop.de", {}, "local_dot", "two dots"),
     ('"john doe"@shop.de', {"allow_quoted_local": False}, "quoted_local_not_allowed", "quotes"),
+    ('""@shop.de', {"allow_quoted_local": False}, "quoted_local_not_allowed", "quotes"),
     ("jöhn@shop.de", {"allow_smtputf8": False}, "smtputf8_not_allowed", "SMTPUTF8"),
     ('"jö hn"@shop.de', {"allow_smtputf8": False}, "smtputf8_not_allowed", "SMTPUTF8"),
     (f"{LOCAL_64}a@shop.de", {}, "local_too_long", "65 octets"),
