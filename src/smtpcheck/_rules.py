@@ -131,9 +131,18 @@ TEXT_RULES: tuple[TextRule, ...] = (
         r"unusual rate|unexpected volume", _R.RATE_LIMITED, "Gmail 4.7.28, Yahoo TSS04 (#10, #18)"
     ),
     _text(
-        r"rate.?limit|throttl|\brate\b.{0,20}\bexceeded", _R.RATE_LIMITED, "Outlook 4.7.650 (#30)"
+        r"rate.?limit|throttl|\brate\b.{0,20}\bexceeded|exceeded permitted limits",
+        _R.RATE_LIMITED,
+        "Outlook 4.7.650 (#30); Office 365 5.7.508 (sisimai rhost/for-microsoft.go)",
     ),
-    _text(r"too many\b", _R.RATE_LIMITED, "Outlook 4.5.3 (#32); RFC 5321 4.5.3.1.10"),
+    # "Too many messages on the server" is a full mailbox (below), not a limit on us.
+    _text(
+        r"too many\b(?! messages (on|in) (the|this|his|her|their|your)"
+        r" (server|mailbox|inbox|folder))"
+        r"|out of allow(ed)? rcpt numbers",
+        _R.RATE_LIMITED,
+        "Outlook 4.5.3 (#32); RFC 5321 4.5.3.1.10; Sina/Coremail 451 'out of allow RCPT numbers'",
+    ),
     _text(
         r"connections? (limit|rate)|concurrent (connections|sessions)"
         r"|maximum (number of )?connections",
@@ -144,10 +153,10 @@ TEXT_RULES: tuple[TextRule, ...] = (
     _text(
         r"spamhaus|spamcop|\bsorbs\b|barracuda|cloudmark|senderscore|\bdnsbls?\b|\brbls?\b"
         r"|\b(block|black|deny) ?list(ed|ing)?\b|\bblocked using\b"
-        r"|(?<!not )\blisted (at|in|on|by)\b",
+        r"|(?<!not )\blisted (at|in|on|by)\b|\bblack (ip|mail address)\b",
         _R.BLOCKED,
         "Outlook (#25, #27, #28), Yahoo (#19), Spamhaus (#36), Proofpoint (#37), "
-        "Comcast (#41), GMX (#51)",
+        "Comcast (#41), GMX (#51), Sina/Coremail '550 black ip'",
     ),
     # Filters that name their refusal of our IP without the word "list".
     _text(
@@ -155,6 +164,15 @@ TEXT_RULES: tuple[TextRule, ...] = (
         r"|not allowed to connect|\bblocked - see\b|ipcheck\.proofpoint",
         _R.BLOCKED,
         "Office 365 5.7.511 and 5.7.708, Proofpoint 'Blocked - see ipcheck'",
+    ),
+    # Office 365 5.7.507 (our IP blocked by the recipient's organisation), QQ Mail 'Mail is
+    # rejected by recipients' (we are on the recipient's own block list), and 5.7.510 (the
+    # domain takes no mail over IPv6, the family we came by): all about us.
+    _text(
+        r"\brejected by (the )?recipients?\b(?!'s)"
+        r"|does not accept (e-?mail|mail|messages) over ipv6",
+        _R.BLOCKED,
+        "Office 365 5.7.507, 5.7.510 (sisimai rhost/for-microsoft.go); smtp.codes/qq",
     ),
     # Our IP address, client host name or reverse DNS.
     _text(
@@ -212,31 +230,90 @@ TEXT_RULES: tuple[TextRule, ...] = (
         "Exim's default ACL deny, Mimecast 'envelope blocked', qmail rcpthosts",
     ),
     _text(r"\bpolic(y|ies)\b", _R.POLICY_REJECTED, "Yandex (#45), Apple CS01 (#38), Gmail 5.7.1"),
+    # The recipient's own settings refuse us: the mailbox exists, whatever the status code
+    # (Facebook answers 550 5.1.1 RCP-P2 "Refused due to recipient preferences").
+    _text(
+        r"\b(recipient|user)('?s)? (preferences|privacy settings)",
+        _R.POLICY_REJECTED,
+        "Facebook RCP-P2/RCP-P3 (postmaster.facebook.com/response_codes; sisimai test set)",
+    ),
     # --- 2. Provider rules and mailbox wordings: count only for RCPT. ---
     # Cisco Secure Email (IronPort): the default answer of its LDAP accept query, which
     # refuses recipients missing from the directory.
     _text(r"^#5\.1\.0 address rejected", _M.NOT_FOUND, "Cisco IronPort LDAP accept", codes=(550,)),
     # Office 365 directory-based edge blocking: 5.4.1 "Access denied" means no such user.
     _text(r"access denied", _M.NOT_FOUND, "Office 365 5.4.1 (#23, #24)", status="5.4.1"),
-    # Gmail: the mailbox exists but receives mail too fast (ReceivingRate, 4.2.1 / 5.2.1).
-    _text(r"receiving mail at a rate", _M.BUSY, "Gmail (#8, #9)"),
+    # Office 365's recipient-access codes that name the recipient: 5.7.504 "Recipient
+    # address rejected: Access denied" (the address is not valid) and 5.7.505 "Access
+    # denied, banned recipient". The ones that name us are above (5.7.506 HELO, 5.7.507,
+    # 5.7.508, 5.7.510, 5.7.511) or policy (5.7.501-503, 5.7.509, 5.7.512, 5.7.515).
+    _text(r"access denied", _M.NOT_FOUND, "Office 365 5.7.504 (sisimai)", status="5.7.504"),
+    _text(r"\bbanned recipient\b", _M.DISABLED, "Office 365 5.7.505 (sisimai)"),
+    # QQ Mail: "Mailbox unavailable or access denied" means the recipient received too much
+    # mail in a short time and is closed to senders for a while: it exists.
     _text(
-        r"\b(disabled|deactivated|inactive|inactivity|suspended)\b",
-        _M.DISABLED,
-        "Gmail DisabledUser (#3, #6), Yahoo (#15), mail.ru (#46), free.fr (#47), hanmail (#48)",
+        r"unavailable or access deni?n?ed",
+        _R.RATE_LIMITED,
+        "smtp.codes/qq; sisimai rhost/for-tencent.go (Speeding)",
     ),
+    # Gmail: the mailbox exists but receives mail too fast (ReceivingRate, 4.2.1 / 5.2.1);
+    # Exchange: the recipient's per-hour receive limit and thread limit.
     _text(
-        r"over ?quota|quota (exceeded|full)|exceed(ed|s)? (its |the |their )?(storage|quota)"
-        r"|out of storage|(mailbox|inbox)( is)? full|storage allocation",
+        r"receiving mail at a rate|per hour message receive limit|recipient thread limit",
+        _M.BUSY,
+        "Gmail (#8, #9); Exchange 5.2.121/5.2.122, 4.3.2 STOREDRV (sisimai)",
+    ),
+    # Full mailboxes worded as limits on storage or on the number of messages. Before the
+    # disabled wordings: "account disabled temporarily for exceeding receiving limits".
+    _text(
+        r"exceed(ed|s|ing)? (its |the |their |his |her )?(receiving|storage|disk|mailbox|size)"
+        r" (limits?|quota|space)|disabled temporar(il)?ly for exceeding"
+        r"|too many messages (on|in) (the|this|his|her|their|your) (server|mailbox|inbox|folder)"
+        r"|maximum number of messages|(mailbox|folder) size limit",
         _M.FULL,
-        "Gmail OverQuota (#4, #5, #7), iCloud (#35), RFC 5321 552",
+        "sisimai reason/MailboxFull ('user has too many messages on the server', 'mailbox size"
+        " limit exceeded', 'account disabled temporarly for exceeding receiving limits')",
     ),
     _text(
-        r"no such (user|mailbox|recipient|account|address)"
-        r"|\b(user|recipient|mailbox|addressee|address|account)( name)?( is)? (unknown|not found"
-        r"|invalid|unavailable)"
-        r"|unknown (user|recipient|mailbox|address|local.?part)|recipient ?not ?found"
-        r"|mailbox\b.{0,40}\bunknown|(does not|doesn't|did not|not) exist"
+        r"\b(disabled|deactivated|inactive|inactivity|suspended|suspend the service)\b"
+        r"|\b(account|mailbox|user|recipient|inbox)\b( account)?( is| has been| was| had been)?"
+        r"( (temporarily|temporary|permanently|currently|now))? (locked|frozen|blocked|expired"
+        r"|archived|terminated|discontinued|closed|cancell?ed|not (yet )?activated|not active)\b"
+        r"|\bisblocked\b|\barchived (recipient|mailbox|account)|temporar(il)?y locked"
+        r"|(compte|boite) du destinataire (est )?(bloque|archivee|desactive|suspendu)"
+        r"|no longer accepts mail"
+        r"|(帐号|帳號|账号|账户|用户|用戶|邮箱|郵箱)(已)?(被)?(禁用|冻结|凍結|锁定|鎖定|锁|鎖|停用)|未开通",
+        _M.DISABLED,
+        "Gmail DisabledUser (#3, #6), Yahoo (#15), mail.ru (#46), free.fr (#47), hanmail (#48);"
+        " sisimai reason/Suspend (QQ 'deactivated mailbox', 163 'User suspended', 'mailbox is"
+        " frozen', 'user is terminated', 'temporary locked'); Orange 420/426 (sisimai"
+        " rhost/for-franceptt.go); Sina/Coremail 'user is locked'; tnet.hk bounce guide (禁用,"
+        " 凍結); qqmailbox.com bounce guide (未开通)",
+    ),
+    _text(
+        r"over ?quota|quota (exceeded|full|exceed)|exceed(ed|s|ing)? (its |the |their )?"
+        r"(storage|quota)|out of storage|(mailbox|inbox|account|mailfolder)( is)? full"
+        r"|full mailbox|storage allocation|not (enough|sufficient) (disk |storage )?space"
+        r"|(does not|doesn't) have enough (disk |storage )?space|space has been used up"
+        r"|would exceed (the )?maximum allowed storage|boite (du destinataire )?pleine"
+        r"|空间不足|空間不夠|已满",
+        _M.FULL,
+        "Gmail OverQuota (#4, #5, #7), iCloud (#35), RFC 5321 552; sisimai reason/MailboxFull;"
+        " 163 'Quota exceed the hard limit' (tnet.hk); Yandex 'Account is full'; Orange 417;"
+        " qqmailbox.com bounce guide (空间不足)",
+    ),
+    _text(
+        r"no such (user|mailbox|recipient|account|address|person)"
+        r"|\b(user|recipient|mailbox|addressee|address|account)( name)?( <address>:?)?( is)?"
+        r" (unknown|not found|invalid|unavailable|unavaiable|not exists?)"
+        r"|unknown (user|recipient|mailbox|address|local.?part|e-?mail address|alias"
+        r"|or illegal alias)|recipient ?not ?found|unavailable mail user"
+        r"|mailbox\b.{0,40}\bunknown|(does not|doesn't|did not|don't|do not|not|does no) exists?"
+        r"|not (a )?(valid )?user (of|on|at) this (server|system|domain|host)"
+        r"|\bbad (recipient|destination mailbox) address\b|#5\.1\.1 bad address"
+        r"|(utilisateur|destinataire) inconnu|adresse (du destinataire )?(invalide|inconnue)"
+        r"|nessun utente simile|no existe (dicha persona|ese usuario)|nicht gefunden"
+        r"|不存在"
         r"|(does not|doesn't) have an? \S+ account|invalid (recipient|mailbox|address|user)"
         r"|not an? valid (recipient|mailbox|address|user|rfc.?5321)|unroute?able address"
         r"|not our customer|unallocated|could not be found|no longer (valid|available|exists?)"
@@ -245,7 +322,18 @@ TEXT_RULES: tuple[TextRule, ...] = (
         "Gmail NoSuchUser (#1, #2, #12), Outlook/web.de 'mailbox unavailable' (#21, #22, #52),"
         " iCloud (#34), Comcast (#39, #40), AT&T (#43), Yandex (#44), Orange (#49), virginmedia"
         " (#54), Rackspace (#55), Facebook (#56), Postfix (#80, #81), Exim (#87), Yahoo (#14,"
-        " #16), Exchange RecipientNotFound",
+        " #16), Exchange RecipientNotFound; sisimai reason/UserUnknown; 163, QQ and Coremail"
+        " lines of dbmailserver.com's bounce list; icoremail.vip ('not user of this server');"
+        " tnet.hk ('unknown or illegal alias'); sina blog Coremail codes (邮箱不存在)",
+    ),
+    # A 501 (or 553) to RCPT TO that says the address itself is malformed: the server will
+    # never take it (QQ Mail '501 Bad address syntax'; our own syntax check let it through).
+    _text(
+        r"bad (recipient )?address syntax|(invalid|illegal|malformed) (recipient )?address"
+        r"( syntax)?|address syntax (error|invalid)",
+        _M.NOT_FOUND,
+        "smtp.codes/qq '501 Bad address syntax'; sisimai rhost/for-tencent.go (SyntaxError)",
+        codes=(501, 553),
     ),
     # --- 3. Weak and temporary wordings: only when nothing above explained the reply. ---
     _text(r"access denied", _R.POLICY_REJECTED, "Postfix check_recipient_access REJECT"),

@@ -44,6 +44,15 @@ MAILBOX_WORDS = [
     "relay=[192.0.2.7]",
     "MY.IP:",
     "blocked due to inactivity",
+    "User suspended",
+    "account is locked",
+    "Refused due to recipient preferences",
+    "Mailbox unavailable or access denied",
+    "user has too many messages on the server",
+    "Bad address syntax",
+    "does no exists",
+    "banned recipient",
+    "用户帐号已被冻结",
 ]
 # Words that say the refusal is aimed at us.
 ABOUT_US_WORDS = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from smtpcheck import _classify
@@ -556,6 +558,346 @@ CATALOGUE = [
         id="82-postgrey",
     ),
     pytest.param(RCPT, r(550, "5.1.1 : Unrouteable address"), NOUSER, id="87-exim-unrouteable"),
+    # --- Issue 19: real lines from public sources, by family; each cites where it is from.
+    # sisimai = the bounce-classification project (github.com/sisimai, reason/*.go and
+    # rhost/*.go, whose Microsoft table follows Exchange Online's NDR documentation).
+    # Disabled accounts, in many words and languages.
+    pytest.param(
+        RCPT, r(550, "User suspended"), DISABLED, id="disabled-163-user-suspended"
+    ),  # sisimai reason/Suspend (mail.163.com help)
+    pytest.param(
+        RCPT, r(550, "x@qq.com is a deactivated mailbox"), DISABLED, id="disabled-qq-deactivated"
+    ),  # sisimai reason/Suspend (service.mail.qq.com)
+    pytest.param(
+        RCPT,
+        r(
+            554,
+            "delivery error: dd Sorry your message to x@yahoo.com.cn cannot be delivered. This "
+            "account has been disabled or discontinued.",
+        ),
+        DISABLED,
+        id="disabled-yahoo-cn-discontinued",
+    ),  # help.szhot.com bounce guide
+    pytest.param(
+        RCPT,
+        r(550, "x@163.net is now disabled with SMTP service."),
+        DISABLED,
+        id="disabled-21cn-now-disabled",
+    ),  # help.szhot.com bounce guide
+    pytest.param(
+        RCPT,
+        r(550, "This account has been temporarily suspended"),
+        DISABLED,
+        id="disabled-coremail-temporarily-suspended",
+    ),  # icoremail.vip bounce list
+    pytest.param(RCPT, r(550, "Mailbox is frozen"), DISABLED, id="disabled-frozen"),  # sisimai
+    pytest.param(
+        RCPT,
+        r(550, "x@example.jp is unavailable: user is terminated"),
+        DISABLED,
+        id="disabled-terminated",
+    ),  # sisimai reason/Suspend
+    pytest.param(
+        RCPT,
+        r(550, "vdelivermail: account is locked email bounced"),
+        DISABLED,
+        id="disabled-vpopmail-locked",
+    ),  # sisimai reason/Suspend
+    pytest.param(RCPT, r(550, "user is locked."), DISABLED, id="disabled-sina-locked"),
+    # blog.sina.com.cn Coremail reply list ("邮箱被锁")
+    pytest.param(
+        RCPT,
+        r(550, "5.5.0 Boite du destinataire archivee. Archived recipient. LPN007_420"),
+        DISABLED,
+        id="disabled-orange-archived",
+    ),  # sisimai rhost/for-franceptt.go (code 420)
+    pytest.param(
+        RCPT,
+        r(
+            550,
+            "5.5.0 Le compte du destinataire est bloque. The recipient account isblocked. "
+            "LPN007_426",
+        ),
+        DISABLED,
+        id="disabled-laposte-blocked",
+    ),  # sisimai rhost/for-franceptt.go (code 426)
+    pytest.param(
+        RCPT,
+        r(550, "5.2.1 <x@example.jp>: Recipient rejected: Temporarily inactive"),
+        DISABLED,
+        id="disabled-temporarily-inactive",
+    ),  # sisimai reason/Suspend
+    pytest.param(
+        RCPT,
+        r(550, "5.2.1 This address no longer accepts mail."),
+        DISABLED,
+        id="disabled-no-longer-accepts-mail",
+    ),  # sisimai reason/Suspend
+    # Unknown users without an enhanced status code, or misspelt (older MTAs, Chinese,
+    # Polish and European providers).
+    pytest.param(
+        RCPT,
+        r(550, "Mailbox not found. http://service.mail.qq.com/cgi-bin/help?subtype=1&&no=1000728"),
+        NOUSER,
+        id="nouser-qq-mailbox-not-found",
+    ),  # dbmailserver.com bounce list; smtp.codes/qq
+    pytest.param(
+        RCPT, r(550, "User not found: 12345@163.com"), NOUSER, id="nouser-163-user-not-found"
+    ),  # dbmailserver.com bounce list
+    pytest.param(
+        RCPT,
+        r(550, "RC:LD The email account that you tried to reach does no exists."),
+        NOUSER,
+        id="nouser-misspelt-does-no-exists",
+    ),  # dbmailserver.com bounce list
+    pytest.param(
+        RCPT, r(551, "5.1.1 recipient is not exist"), NOUSER, id="nouser-recipient-is-not-exist"
+    ),  # dbmailserver.com bounce list
+    pytest.param(RCPT, r(550, "abcd:user not exist"), NOUSER, id="nouser-user-not-exist"),
+    # dbmailserver.com bounce list
+    pytest.param(
+        RCPT, r(550, "Local User [xxx@123.com] not found."), NOUSER, id="nouser-local-user"
+    ),  # dbmailserver.com bounce list
+    pytest.param(
+        RCPT, r(550, "#2175041 unavailable mail user"), NOUSER, id="nouser-unavailable-mail-user"
+    ),  # dbmailserver.com bounce list; icoremail.vip bounce list
+    pytest.param(
+        RCPT, r(552, '"RCPT TO" mailbox unavailable'), NOUSER, id="nouser-552-mailbox-unavailable"
+    ),  # dbmailserver.com bounce list
+    pytest.param(
+        RCPT,
+        r(550, "5.7.0 x@dbmailtest.example... address invalid"),
+        NOUSER,
+        id="nouser-5.7.0-address-invalid",
+    ),  # dbmailserver.com bounce list
+    pytest.param(
+        RCPT, r(550, "RC:NE The email account does not exist."), NOUSER, id="nouser-rc-ne"
+    ),  # dbmailserver.com bounce list
+    pytest.param(RCPT, r(550, "no such user here"), NOUSER, id="nouser-umail"),
+    # dbmailserver.com bounce list
+    pytest.param(
+        RCPT, r(550, "not user of this server"), NOUSER, id="nouser-coremail-not-user-of-server"
+    ),  # icoremail.vip bounce list
+    pytest.param(
+        RCPT,
+        r(550, "local server don't exists that user"),
+        NOUSER,
+        id="nouser-coremail-dont-exists",
+    ),  # icoremail.vip bounce list
+    pytest.param(
+        RCPT,
+        r(550, "unknown or illegal alias: x@zjuem.zju.edu.cn"),
+        NOUSER,
+        id="nouser-illegal-alias",
+    ),  # tnet.hk bounce guide
+    pytest.param(
+        RCPT,
+        r(550, "User x@163.net is not found in Server ."),
+        NOUSER,
+        id="nouser-163net-not-found-in-server",
+    ),  # tnet.hk bounce guide
+    pytest.param(
+        RCPT, r(550, "No such person at this address"), NOUSER, id="nouser-no-such-person"
+    ),  # sisimai reason/UserUnknown
+    pytest.param(RCPT, r(550, "Utilisateur inconnu !"), NOUSER, id="nouser-french"),
+    # sisimai reason/UserUnknown
+    pytest.param(
+        RCPT, r(550, "nessun utente simile in questo indirizzo"), NOUSER, id="nouser-italian"
+    ),  # sisimai reason/UserUnknown
+    pytest.param(RCPT, r(550, "no existe dicha persona"), NOUSER, id="nouser-spanish"),
+    # sisimai reason/UserUnknown
+    pytest.param(
+        RCPT,
+        r(550, "weil die Adresse nicht gefunden wurde oder keine E-Mails empfangen kann"),
+        NOUSER,
+        id="nouser-german",
+    ),  # sisimai reason/UserUnknown
+    pytest.param(RCPT, r(550, "mailbox unavaiable"), NOUSER, id="nouser-misspelt-unavaiable"),
+    # sisimai reason/UserUnknown
+    pytest.param(
+        RCPT, r(550, "#5.1.1 bad address x@example.jp"), NOUSER, id="nouser-hash-bad-address"
+    ),  # sisimai reason/UserUnknown
+    pytest.param(RCPT, r(550, "mailbox unavailable."), NOUSER, id="nouser-sina"),
+    # blog.sina.com.cn Coremail reply list ("邮箱不存在")
+    pytest.param(RCPT, r(550, "5.1.1 Account not found"), NOUSER, id="nouser-interia"),
+    # pomoc.poczta.interia.pl
+    # 501 (bad address) at RCPT.
+    pytest.param(
+        RCPT,
+        r(501, "Bad address syntax. http://service.exmail.qq.com/cgi-bin/help?no=1000730"),
+        NOUSER,
+        id="nouser-qq-501-bad-address-syntax",
+    ),  # smtp.codes/qq; dbmailserver.com bounce list
+    # Microsoft's recipient-access codes (5.7.5xx): which name the recipient, which name us.
+    pytest.param(
+        RCPT,
+        r(550, "5.7.504 Recipient address rejected: Access denied"),
+        NOUSER,
+        id="ms-5.7.504-recipient-not-valid",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.505 Access denied, banned recipient"),
+        DISABLED,
+        id="ms-5.7.505-banned-recipient",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT, r(550, "5.7.506 Access denied, bad HELO"), BLOCKED, id="ms-5.7.506-bad-helo"
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.507 Access denied, rejected by recipient"),
+        BLOCKED,
+        id="ms-5.7.507-our-ip-blocked-by-recipient-org",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.508 Access denied, [2001:db8::7] has exceeded permitted limits within /64"),
+        RATE,
+        id="ms-5.7.508-limits",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.509 Access denied, sending domain example.com does not pass DMARC"),
+        POLICY,
+        id="ms-5.7.509-dmarc",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.510 Access denied, contoso.com does not accept email over IPv6"),
+        BLOCKED,
+        id="ms-5.7.510-ipv6",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.512 Access denied, message must be RFC 5322 section 3.6.2 compliant"),
+        POLICY,
+        id="ms-5.7.512-rfc5322",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(
+            550,
+            "5.7.513 Service unavailable, Client host [192.0.2.7] blocked by example.com "
+            "using Customer Block list (AS16012607)",
+        ),
+        BLOCKED,
+        id="ms-5.7.513-customer-block-list",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.515 Access denied, sending domain EXAMPLE.JP doesn't meet the required"),
+        POLICY,
+        id="ms-5.7.515-authentication-level",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(550, "5.7.501 Access denied, spam abuse detected"),
+        POLICY,
+        id="ms-5.7.501-spam-abuse",
+    ),  # sisimai rhost/for-microsoft.go
+    # A 5.1.1 whose text says why: the recipient's preferences (the mailbox exists).
+    pytest.param(
+        RCPT,
+        r(
+            550,
+            "5.1.1 RCP-P2 postmaster.facebook.com/response_codes?ip=192.0.2.135#rcp Refused due "
+            "to recipient preferences",
+        ),
+        POLICY,
+        id="prefs-facebook-rcp-p2",
+    ),  # sisimai test set; postmaster.facebook.com/response_codes
+    pytest.param(
+        RCPT, r(550, "5.7.1 Recipient doesn't want your mail"), POLICY, id="prefs-interia"
+    ),  # pomoc.poczta.interia.pl ("has probably added you to a blocked list")
+    pytest.param(
+        RCPT, r(550, "Mail is rejected by recipients"), BLOCKED, id="prefs-qq-personal-blacklist"
+    ),  # smtp.codes/qq
+    # "Unavailable or access denied" in one breath: unknown.
+    pytest.param(
+        RCPT,
+        r(550, "Mailbox unavailable or access denied"),
+        RATE,
+        id="unavailable-or-denied-qq",
+    ),  # smtp.codes/qq (recipient receiving too much mail: temporarily closed)
+    pytest.param(
+        RCPT,
+        r(550, "Mailbox unavailable or access denined"),
+        RATE,
+        id="unavailable-or-denied-tencent-misspelt",
+    ),  # sisimai rhost/for-tencent.go
+    # Full mailboxes worded as storage or message-count limits.
+    pytest.param(
+        RCPT,
+        r(552, "<x@163.com>:Quota exceed the hard limit for user x@163.com"),
+        FULL,
+        id="full-163-hard-limit",
+    ),  # tnet.hk bounce guide
+    pytest.param(
+        RCPT,
+        r(552, "This person's account is exceeding their quota."),
+        FULL,
+        id="full-exceeding-their-quota",
+    ),  # tnet.hk bounce guide
+    pytest.param(
+        RCPT,
+        r(550, "user has too many messages on the server"),
+        FULL,
+        id="full-too-many-messages-on-server",
+    ),  # sisimai reason/MailboxFull
+    pytest.param(
+        RCPT, r(452, "4.2.2 Mailbox size limit exceeded"), FULL, id="full-size-limit"
+    ),  # sisimai reason/MailboxFull
+    pytest.param(
+        RCPT,
+        r(550, "Account disabled temporarly for exceeding receiving limits"),
+        FULL,
+        id="full-receiving-limits-not-disabled",
+    ),  # sisimai reason/MailboxFull
+    pytest.param(
+        RCPT,
+        r(552, "5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]"),
+        FULL,
+        id="full-orange-417-despite-5.1.1",
+    ),  # sisimai rhost/for-franceptt.go (code 417)
+    pytest.param(RCPT, r(552, "Account is full"), FULL, id="full-yandex-account-is-full"),
+    # yandex.com/support/mail/bounces/other.html
+    pytest.param(
+        RCPT,
+        r(552, "Error writing message: Disk quota exceeded"),
+        FULL,
+        id="full-yandex-disk-quota",
+    ),  # yandex.com/support/mail/bounces/other.html
+    pytest.param(
+        RCPT, r(451, "domain.ru prohibited. Disk quota exceeded"), FULL, id="full-nicru-451"
+    ),  # nic.ru mail diagnostics
+    pytest.param(
+        RCPT,
+        r(550, "5.2.121 Recipient's per hour message receive limit from specific sender exceeded"),
+        POLICY,
+        id="ms-5.2.121-our-sender-over-the-limit-is-about-us",
+    ),  # sisimai rhost/for-microsoft.go
+    pytest.param(
+        RCPT,
+        r(432, "4.3.2 STOREDRV.Deliver; recipient thread limit exceeded"),
+        RATE,
+        id="busy-ms-recipient-thread-limit",
+    ),  # sisimai rhost/for-microsoft.go; Exchange Online NDR table
+    pytest.param(
+        RCPT,
+        r(552, "Recipient rejected: mailbox would exceed maximum allowed storage"),
+        FULL,
+        id="full-would-exceed-storage",
+    ),  # sisimai reason/MailboxFull
+    pytest.param(
+        RCPT, r(552, "The user's space has been used up."), FULL, id="full-space-used-up"
+    ),  # sisimai reason/MailboxFull
+    # Limits on us, worded as counts: still about us.
+    pytest.param(
+        RCPT, r(451, "out of allow RCPT numbers."), RATE, id="rate-sina-rcpt-numbers"
+    ),  # blog.sina.com.cn Coremail reply list
+    pytest.param(GREETING, r(550, "black ip."), BLOCKED, id="blocked-sina-black-ip"),
+    # blog.sina.com.cn Coremail reply list
 ]
 
 
@@ -564,8 +906,17 @@ def test_catalogue(phase: Phase, reply: Reply, expected: tuple[Verdict, Reason])
     assert said(classify_reply(phase, reply)) == expected
 
 
+def catalogue_by_family() -> Counter[str]:
+    """How many catalogue lines each reason has (issue 19 reports it before and after)."""
+    return Counter(case.values[2][1].value for case in CATALOGUE)
+
+
 def test_catalogue_is_large_enough() -> None:
-    assert len(CATALOGUE) >= 40
+    assert len(CATALOGUE) >= 120
+    families = catalogue_by_family()
+    assert families["mailbox_disabled"] >= 15
+    assert families["mailbox_full"] >= 12
+    assert families["mailbox_not_found"] >= 40
 
 
 # Cases for the rules of DESIGN.md and the decisions documented in smtpcheck._classify.
@@ -771,6 +1122,67 @@ RULES = [
     pytest.param(RCPT, r(451, "4.7.1 x"), POLICY, id="4.7.1-no-text"),
     pytest.param(
         RCPT, r(452, "4.3.1 Insufficient system storage"), TEMP, id="insufficient-storage"
+    ),
+    # Issue 19: wordings of the families above that are not quoted lines of a source.
+    pytest.param(RCPT, r(550, "用户帐号已被冻结"), DISABLED, id="chinese-frozen"),
+    pytest.param(RCPT, r(550, "该用户未开通QQ邮箱"), DISABLED, id="chinese-not-activated"),
+    pytest.param(RCPT, r(550, "该用户不存在"), NOUSER, id="chinese-does-not-exist"),
+    pytest.param(RCPT, r(552, "收件人空间不足"), FULL, id="chinese-no-space"),
+    pytest.param(GREETING, r(554, "发信IP被禁止"), BLOCKED, id="chinese-words-at-greeting"),
+    pytest.param(RCPT, r(550, "5.2.1 Account expired"), DISABLED, id="account-expired"),
+    pytest.param(RCPT, r(550, "Mailbox not activated"), DISABLED, id="not-activated"),
+    pytest.param(RCPT, r(550, "Message expired"), UNRECOGNIZED, id="message-expired-is-not"),
+    pytest.param(
+        RCPT,
+        r(550, "5.1.1 RCP-P3 The attempted recipient's privacy settings blocked the delivery"),
+        POLICY,
+        id="recipient-privacy-settings",
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "5.2.122 Recipient's per hour message receive limit exceeded"),
+        FULL,
+        id="ms-per-hour-receive-limit-5xx",
+    ),
+    pytest.param(
+        RCPT,
+        r(452, "4.5.3 Too many messages in this connection"),
+        RATE,
+        id="too-many-messages-in-a-session-is-about-us",
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "The recipient has blocked your address"),
+        UNRECOGNIZED,
+        id="recipient-blocked-us-is-not-disabled",
+    ),
+    pytest.param(RCPT, r(501, "5.5.4 Syntax: RCPT TO:<address>"), UNRECOGNIZED, id="501-syntax"),
+    pytest.param(MAIL, r(501, "Bad address syntax"), POLICY, id="501-bad-address-at-mail"),
+    pytest.param(RCPT, r(451, "Bad address syntax"), TEMP, id="bad-address-syntax-4xx"),
+    # A rule about us still wins over every new mailbox wording in the same reply.
+    pytest.param(
+        RCPT,
+        r(550, "5.2.1 Mailbox is frozen; client host [192.0.2.7] blocked using Spamhaus"),
+        BLOCKED,
+        id="blocklist-beats-frozen",
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "Mailbox unavailable or access denied: your IP is listed on our block list"),
+        BLOCKED,
+        id="blocklist-beats-unavailable-or-denied",
+    ),
+    pytest.param(
+        RCPT,
+        r(552, "Quota exceeded for sender; rate limited"),
+        RATE,
+        id="rate-limit-beats-quota",
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "5.7.505 Access denied, banned recipient. Sender address rejected"),
+        POLICY,
+        id="sender-beats-banned-recipient",
     ),
 ]
 
