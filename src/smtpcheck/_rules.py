@@ -326,6 +326,15 @@ TEXT_RULES: tuple[TextRule, ...] = (
         " lines of dbmailserver.com's bounce list; icoremail.vip ('not user of this server');"
         " tnet.hk ('unknown or illegal alias'); sina blog Coremail codes (邮箱不存在)",
     ),
+    # OpenSMTPD answers a recipient that its virtual table does not know (smtpd.conf(5)'s
+    # virtual domain setup) with its own "524 5.2.4 Mailing list expansion problem"; the
+    # same reply for a broken alias or .forward also means the mail would bounce.
+    _text(
+        r"mailing list expansion problem",
+        _M.NOT_FOUND,
+        "OpenSMTPD lka_session.c (LKA_PERMFAIL); tests/interop/test_opensmtpd.py",
+        codes=(524,),
+    ),
     # A 501 (or 553) to RCPT TO that says the address itself is malformed: the server will
     # never take it (QQ Mail '501 Bad address syntax'; our own syntax check let it through).
     _text(

@@ -892,6 +892,13 @@ CATALOGUE = [
     pytest.param(
         RCPT, r(552, "The user's space has been used up."), FULL, id="full-space-used-up"
     ),  # sisimai reason/MailboxFull
+    # OpenSMTPD's own reply to a recipient missing from its virtual table.
+    pytest.param(
+        RCPT,
+        r(524, "5.2.4 Mailing list expansion problem: <nobody@shop4.test>"),
+        NOUSER,
+        id="nouser-opensmtpd-virtual-table-miss",
+    ),  # OpenSMTPD 6.8.0p2 (Debian 12), tests/interop/test_opensmtpd.py
     # Limits on us, worded as counts: still about us.
     pytest.param(
         RCPT, r(451, "out of allow RCPT numbers."), RATE, id="rate-sina-rcpt-numbers"
@@ -1157,6 +1164,12 @@ RULES = [
         id="recipient-blocked-us-is-not-disabled",
     ),
     pytest.param(RCPT, r(501, "5.5.4 Syntax: RCPT TO:<address>"), UNRECOGNIZED, id="501-syntax"),
+    pytest.param(
+        RCPT, r(450, "4.2.4 Mailing list expansion problem"), TEMP, id="sendmail-4.2.4-list"
+    ),
+    pytest.param(
+        RCPT, r(550, "5.2.4 Mailing list expansion problem"), UNRECOGNIZED, id="5.2.4-not-524"
+    ),
     pytest.param(MAIL, r(501, "Bad address syntax"), POLICY, id="501-bad-address-at-mail"),
     pytest.param(RCPT, r(451, "Bad address syntax"), TEMP, id="bad-address-syntax-4xx"),
     # A rule about us still wins over every new mailbox wording in the same reply.
