@@ -6,9 +6,15 @@ no system service is touched. One DNS server on loopback serves the test zone:
 
 - ``shop.test``  -> ``mx.shop.test``  -> 127.0.0.5, Postfix (virtual mailbox domain)
 - ``shop2.test`` -> ``mx.shop2.test`` -> 127.0.0.6, Exim (router over a list of mailboxes)
+- ``screened.test`` -> 127.0.0.7, the same Postfix behind postscreen (pregreet and deep
+  protocol tests on: a client that passes is told ``450 4.3.2`` and let in next time)
+- ``grey.test`` -> 127.0.0.8, the same Postfix asking postgrey (greylisting) at RCPT
+- ``shop3.test`` and ``shop4.test`` -> 127.0.0.9, OpenSMTPD: ``shop3.test`` filters
+  recipients through a static table (unknown ones: ``550 Invalid recipient``),
+  ``shop4.test`` only maps them through its virtual table (``524 5.2.4``)
 
-Both MTAs need root (they bind as root and drop to their own users) and their binaries:
-``sudo .ci/install-mtas`` installs them. Without either, the tests skip and say so.
+The MTAs need root (they bind as root and drop to their own users) and their binaries:
+``sudo .ci/install-mtas`` installs them. Without one, its tests skip and say so.
 """
 
 from __future__ import annotations
@@ -35,6 +41,13 @@ INSTALL_HINT = "install it with `sudo .ci/install-mtas` (Debian 12)"
 
 POSTFIX_IP = "127.0.0.5"
 EXIM_IP = "127.0.0.6"
+POSTSCREEN_IP = "127.0.0.7"
+GREY_IP = "127.0.0.8"
+OPENSMTPD_IP = "127.0.0.9"
+SCREENED_DOMAIN = "screened.test"
+GREY_DOMAIN = "grey.test"
+OPENSMTPD_DOMAIN = "shop3.test"
+OPENSMTPD_VIRTUAL_DOMAIN = "shop4.test"
 POSTFIX_DOMAIN = "shop.test"
 EXIM_DOMAIN = "shop2.test"
 POSTFIX_MX = "mx.shop.test"
@@ -53,6 +66,15 @@ EXIM_CANDIDATES = (
     "/usr/sbin/exim4",
 )
 POSTFIX_CANDIDATES = ("/usr/sbin/postfix",)
+POSTGREY_CANDIDATES = (os.environ.get("SMTPCHECK_POSTGREY", ""), "/usr/sbin/postgrey")
+#: Where .ci/install-mtas unpacks OpenSMTPD (it conflicts with Postfix like Exim does).
+OPENSMTPD_CANDIDATES = (
+    os.environ.get("SMTPCHECK_OPENSMTPD", ""),
+    "/opt/smtpcheck-mtas/opensmtpd/usr/sbin/smtpd",
+    "/usr/sbin/smtpd",
+)
+#: How long postgrey greylists a new (client, sender, recipient) triplet, in seconds.
+GREYLIST_DELAY = 2
 
 START_TIMEOUT = 30.0
 
@@ -69,6 +91,8 @@ class MTA:
     mx: str
     folder: Path
     log_files: list[Path] = field(default_factory=list)
+    #: Other faces of the same server (postscreen, greylisting), by name.
+    siblings: dict[str, MTA] = field(default_factory=dict)
 
     def log(self) -> str:
         """The MTA's log so far (for assertion messages)."""
@@ -187,6 +211,14 @@ def dns() -> Iterator[DNSServer]:
         f"{EXIM_DOMAIN}.": [("MX", f"10 {EXIM_MX}.")],
         f"{EXIM_MX}.": [("A", EXIM_IP)],
     }
+    for domain, ip in (
+        (SCREENED_DOMAIN, POSTSCREEN_IP),
+        (GREY_DOMAIN, GREY_IP),
+        (OPENSMTPD_DOMAIN, OPENSMTPD_IP),
+        (OPENSMTPD_VIRTUAL_DOMAIN, OPENSMTPD_IP),
+    ):
+        records[f"{domain}."] = [("MX", f"10 mx.{domain}.")]
+        records[f"mx.{domain}."] = [("A", ip)]
     with DNSServer(records) as server:
         yield server
 
@@ -234,6 +266,22 @@ proxymap  unix  -       -       n       -       -       proxymap
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+# postscreen in front of the same smtpd, with the pregreet and deep protocol tests on.
+{ps_ip}:{ps_port} inet n       -       n       -       1       postscreen
+  -o postscreen_greet_action=enforce
+  -o postscreen_greet_wait=1s
+  -o postscreen_pipelining_enable=yes
+  -o postscreen_pipelining_action=enforce
+  -o postscreen_non_smtp_command_enable=yes
+  -o postscreen_non_smtp_command_action=enforce
+  -o postscreen_bare_newline_enable=yes
+  -o postscreen_bare_newline_action=enforce
+smtpd     pass  -       -       n       -       -       smtpd
+tlsproxy  unix  -       -       n       -       0       tlsproxy
+dnsblog   unix  -       -       n       -       0       dnsblog
+# The same smtpd asking postgrey about every known recipient.
+{grey_ip}:{grey_port} inet n   -       n       -       -       smtpd
+  -o smtpd_recipient_restrictions=$greylisting_restrictions
 """
 
 POSTFIX_MAIN_CF = """\
@@ -255,7 +303,11 @@ inet_protocols = ipv4
 mynetworks = 192.0.2.1/32
 smtpd_client_restrictions =
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-virtual_mailbox_domains = {domain}
+virtual_mailbox_domains = {domain}, {screened}, {grey}
+# Used by the greylisting service of master.cf only: unknown users are refused at once,
+# known ones are greylisted first (the usual order).
+greylisting_restrictions = reject_unlisted_recipient,
+    check_policy_service inet:127.0.0.1:{postgrey_port}
 virtual_mailbox_maps = texthash:{folder}/vmailbox
 virtual_mailbox_base = {folder}/mail
 virtual_uid_maps = static:65534
@@ -283,7 +335,13 @@ def _postfix_version(postfix: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postfix(ca: trustme.CA, mta_root: Path) -> Iterator[MTA]:
+def postgrey_port() -> int:
+    """Where postgrey listens; Postfix's greylisting service asks it there."""
+    return free_port("127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def postfix(ca: trustme.CA, mta_root: Path, postgrey_port: int) -> Iterator[MTA]:
     binary = _find(POSTFIX_CANDIDATES, "Postfix")
     folder = mta_root / "postfix"
     (folder / "etc").mkdir(parents=True)
@@ -294,15 +352,30 @@ def postfix(ca: trustme.CA, mta_root: Path) -> Iterator[MTA]:
     shutil.chown(folder / "data", user="postfix")
     cert, key = _write_server_cert(ca, POSTFIX_MX, folder)
     port = free_port(POSTFIX_IP)
+    ps_port, grey_port = free_port(POSTSCREEN_IP), free_port(GREY_IP)
+    domains = (POSTFIX_DOMAIN, SCREENED_DOMAIN, GREY_DOMAIN)
     (folder / "vmailbox").write_text(
-        "".join(f"{box}@{POSTFIX_DOMAIN} {POSTFIX_DOMAIN}/{box}/\n" for box in MAILBOXES)
+        "".join(f"{box}@{d} {d}/{box}/\n" for d in domains for box in MAILBOXES)
     )
-    (folder / "etc" / "master.cf").write_text(POSTFIX_MASTER_CF.format(ip=POSTFIX_IP, port=port))
+    (folder / "etc" / "master.cf").write_text(
+        POSTFIX_MASTER_CF.format(
+            ip=POSTFIX_IP,
+            port=port,
+            ps_ip=POSTSCREEN_IP,
+            ps_port=ps_port,
+            grey_ip=GREY_IP,
+            grey_port=grey_port,
+            postgrey_port=postgrey_port,
+        )
+    )
     (folder / "etc" / "main.cf").write_text(
         POSTFIX_MAIN_CF.format(
             folder=folder,
             ip=POSTFIX_IP,
             domain=POSTFIX_DOMAIN,
+            screened=SCREENED_DOMAIN,
+            grey=GREY_DOMAIN,
+            postgrey_port=postgrey_port,
             mx=POSTFIX_MX,
             cert=cert,
             key=key,
@@ -335,6 +408,20 @@ def postfix(ca: trustme.CA, mta_root: Path) -> Iterator[MTA]:
         folder=folder,
         log_files=[folder / "stdout.log", folder / "maillog"],
     )
+    for name, ip, sibling_port, domain in (
+        ("postscreen", POSTSCREEN_IP, ps_port, SCREENED_DOMAIN),
+        ("greylisting", GREY_IP, grey_port, GREY_DOMAIN),
+    ):
+        mta.siblings[name] = MTA(
+            name=name,
+            version=mta.version,
+            ip=ip,
+            port=sibling_port,
+            domain=domain,
+            mx=f"mx.{domain}",
+            folder=folder,
+            log_files=mta.log_files,
+        )
     try:
         wait_for_banner(POSTFIX_IP, port, proc, "Postfix", mta.log)
         yield mta
@@ -443,6 +530,171 @@ def exim(ca: trustme.CA, mta_root: Path) -> Iterator[MTA]:
     )
     try:
         wait_for_banner(EXIM_IP, port, proc, "Exim", mta.log)
+        yield mta
+    finally:
+        stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def postscreen(postfix: MTA) -> MTA:
+    """The Postfix of ``postfix`` behind postscreen, on its own address and port."""
+    return postfix.siblings["postscreen"]
+
+
+# --- postgrey ------------------------------------------------------------------------
+
+
+def wait_for_port(ip: str, port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    """Poll until *ip*:*port* accepts a connection, or fail after START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((ip, port), timeout=2):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} did not listen on {ip}:{port} within {START_TIMEOUT}s")
+
+
+@pytest.fixture(scope="session")
+def postgrey(mta_root: Path, postgrey_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """postgrey on loopback with a short delay and a database of its own."""
+    binary = _find(POSTGREY_CANDIDATES, "postgrey")
+    folder = mta_root / "postgrey"
+    folder.mkdir()
+    shutil.chown(folder, user="postgrey")
+    empty = folder / "whitelist"
+    empty.write_text("")
+    with (folder / "stdout.log").open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own arguments
+            [
+                binary,
+                f"--inet=127.0.0.1:{postgrey_port}",
+                f"--dbdir={folder}",
+                f"--pidfile={folder}/postgrey.pid",
+                f"--delay={GREYLIST_DELAY}",
+                # One triplet per client address, not per /24: each test has its own.
+                "--lookup-by-host",
+                "--auto-whitelist-clients=0",
+                f"--whitelist-clients={empty}",
+                f"--whitelist-recipients={empty}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port("127.0.0.1", postgrey_port, proc, "postgrey")
+        yield proc
+    finally:
+        stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def greylisting(postfix: MTA, postgrey: subprocess.Popen[bytes]) -> MTA:
+    """The Postfix of ``postfix`` asking postgrey about every known recipient."""
+    return postfix.siblings["greylisting"]
+
+
+_next_client = iter(range(1, 250))
+
+
+@pytest.fixture
+def client_ip() -> str:
+    """A loopback source address of this test's own (postscreen and postgrey key on it)."""
+    return f"127.0.10.{next(_next_client)}"
+
+
+# --- OpenSMTPD -----------------------------------------------------------------------
+
+OPENSMTPD_CONF = """\
+pki {mx} cert "{cert}"
+pki {mx} key "{key}"
+table users file:{folder}/users
+table virtuals file:{folder}/virtuals
+listen on {ip} port {port} tls pki {mx} hostname {mx}
+action "mailboxes" maildir "{folder}/mail" virtual <virtuals>
+# shop3.test: a static table of users filters recipients; the rest is "Invalid recipient".
+match from any for domain "{domain}" rcpt-to <users> action "mailboxes"
+# shop4.test: the virtual table alone (smtpd.conf(5)'s virtual domain example).
+match from any for domain "{virtual_domain}" action "mailboxes"
+"""
+
+
+@pytest.fixture(scope="session")
+def opensmtpd(ca: trustme.CA, mta_root: Path) -> Iterator[MTA]:
+    binary = _find(OPENSMTPD_CANDIDATES, "OpenSMTPD")
+    folder = mta_root / "opensmtpd"
+    for sub in ("run", "spool", "mail"):
+        (folder / sub).mkdir(parents=True)
+    folder.chmod(0o755)
+    cert, key = _write_server_cert(ca, f"mx.{OPENSMTPD_DOMAIN}", folder)
+    key.chmod(0o600)
+    port = free_port(OPENSMTPD_IP)
+    domains = (OPENSMTPD_DOMAIN, OPENSMTPD_VIRTUAL_DOMAIN)
+    (folder / "users").write_text("".join(f"{box}@{OPENSMTPD_DOMAIN}\n" for box in MAILBOXES))
+    # Every mailbox is delivered to one system user; nothing is ever delivered here.
+    (folder / "virtuals").write_text(
+        "".join(f"{box}@{d} nobody\n" for d in domains for box in MAILBOXES)
+    )
+    conf = folder / "smtpd.conf"
+    conf.write_text(
+        OPENSMTPD_CONF.format(
+            folder=folder,
+            ip=OPENSMTPD_IP,
+            port=port,
+            mx=f"mx.{OPENSMTPD_DOMAIN}",
+            cert=cert,
+            key=key,
+            domain=OPENSMTPD_DOMAIN,
+            virtual_domain=OPENSMTPD_VIRTUAL_DOMAIN,
+        )
+    )
+    Path("/var/lib/opensmtpd/empty").mkdir(parents=True, exist_ok=True)
+    said = subprocess.run(  # noqa: S603 - our own arguments
+        [binary, "-h"], capture_output=True, text=True, check=False
+    )
+    version = next(
+        (line for line in (said.stdout + said.stderr).splitlines() if "OpenSMTPD" in line),
+        "OpenSMTPD",
+    )
+    command = [binary, "-d", "-f", str(conf)]
+    unshare = shutil.which("unshare")
+    if unshare:
+        # Its control socket (/run/smtpd.sock) and queue (/var/spool/smtpd) are compiled
+        # in: a mount namespace of its own gives it private ones, so that two test runs
+        # on one machine do not meet.
+        script = (
+            f'mount --make-rprivate / && mount --bind "{folder}/run" /run'
+            f' && mount --bind "{folder}/spool" /var/spool && exec "$@"'
+        )
+        command = [unshare, "--mount", "sh", "-c", script, "opensmtpd", *command]
+    with (folder / "stdout.log").open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own arguments
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    mta = MTA(
+        name="opensmtpd",
+        version=version.removeprefix("version: "),
+        ip=OPENSMTPD_IP,
+        port=port,
+        domain=OPENSMTPD_DOMAIN,
+        mx=f"mx.{OPENSMTPD_DOMAIN}",
+        folder=folder,
+        log_files=[folder / "stdout.log"],
+    )
+    mta.siblings["virtual"] = MTA(
+        name="opensmtpd-virtual",
+        version=mta.version,
+        ip=OPENSMTPD_IP,
+        port=port,
+        domain=OPENSMTPD_VIRTUAL_DOMAIN,
+        mx=f"mx.{OPENSMTPD_VIRTUAL_DOMAIN}",
+        folder=folder,
+        log_files=mta.log_files,
+    )
+    try:
+        wait_for_banner(OPENSMTPD_IP, port, proc, "OpenSMTPD", mta.log)
         yield mta
     finally:
         stop_process(proc)
