@@ -148,7 +148,9 @@ def run_plan(steps: Generator[PlanAction, PlanOutcome, T], net: Network) -> T:  
                 for line in _lines(action.data):
                     if closed or server.silent:
                         break
-                    queue.append(server.answer(line, session))
+                    reply = server.answer(line, session)
+                    if reply:  # b"": the server says nothing to this command
+                        queue.append(reply)
                     if (
                         server.close_after_rcpts is not None
                         and session.get("rcpts", 0) >= server.close_after_rcpts

@@ -354,7 +354,11 @@ class _Conversation:
         yield Close()
 
     def drain_quit(self) -> _Plan:
-        """Read until QUIT's reply or the end, within a short time."""
+        """Read until QUIT's reply or the end, within a short time (``QUIT_TIMEOUT``).
+
+        Whatever the server does here (answers, closes, stays silent, garbles), the
+        conversation's findings stand: QUIT is politeness, and its reply decides nothing.
+        """
         while True:
             try:
                 event = self.conn.next_event()
@@ -535,12 +539,15 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
     report.phase = "mail"
     if extensions.pipelining:
         yield from conv.send([mail, *rcpts, Quit()])
-        replies = yield from conv.receive(2 + len(rcpts), partial=True)
-        mail_reply, rcpt_replies = replies[0], replies[1 : 1 + len(rcpts)]
+        # QUIT's reply is not waited for like the others: once the RCPT answers are in, a
+        # server that never answers QUIT costs a short grace (drain_quit), not the result.
+        replies = yield from conv.receive(1 + len(rcpts), partial=True)
+        mail_reply, rcpt_replies = replies[0], replies[1:]
         if not mail_reply.is_positive:
             conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
         report.phase = "rcpt"
         _record_answers(report, rcpt_replies, probe_at)
+        yield from conv.drain_quit()
         yield Close()
         return
 

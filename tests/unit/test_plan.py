@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import EHLO_PLAIN, FakeServer, Network, host, run_plan
+from fakes import EHLO_PIPELINING, EHLO_PLAIN, FakeServer, Network, host, run_plan
 from smtpcheck import Policy, Reason, Result, Verdict
 from smtpcheck._address import parse_address
 from smtpcheck._admission import Admit, Refused
-from smtpcheck._probe import Connect, Receive, Send, StartTLSHandshake
+from smtpcheck._probe import Close, Connect, Receive, Send, StartTLSHandshake
 from smtpcheck._resolver import DomainStatus
 from smtpcheck._verifier import (
     Resolve,
@@ -460,6 +460,20 @@ def test_quit_waits_briefly_for_its_reply() -> None:
     receives = [a for a in net.actions if isinstance(a, Receive)]
     assert receives[-1].timeout == 2.0  # QUIT's reply is not worth more
     assert server.received[-1] == "QUIT"
+
+
+@pytest.mark.parametrize("ehlo", [EHLO_PIPELINING, EHLO_PLAIN], ids=["pipelined", "plain"])
+def test_a_server_that_never_answers_quit_costs_a_short_grace_not_the_answer(
+    ehlo: bytes,
+) -> None:
+    net, server = one_server(FakeServer(ehlo=ehlo, quit=b""))
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.reason, result.catch_all) == (V.DELIVERABLE, R.ACCEPTED, False)
+    assert server.received[-1] == "QUIT"
+    receives = [a for a in net.actions if isinstance(a, Receive)]
+    assert receives[-1].timeout == 2.0
+    assert isinstance(net.actions[-2], Close)  # closed after the grace, then released
+    assert net.now == 2.0  # the only time spent: the grace
 
 
 # -- admission: a step of the plan ---------------------------------------------------------
