@@ -9,6 +9,7 @@ carry the actions out; this module alone decides what happens next.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -120,13 +121,20 @@ def probe_needed(policy: Policy, random_reply: Reply | None) -> bool:
     return policy.catch_all_probe and random_reply is None
 
 
-def session_capacity(policy: Policy, random_reply: Reply | None) -> int:
+def session_capacity(
+    policy: Policy, random_reply: Reply | None, recipient_limit: int | None = None
+) -> int:
     """How many of a domain's addresses one session asks about.
 
-    ``policy.max_recipients`` RCPT TO in all, the catch-all probe included when it is
-    asked (see :func:`probe_needed`); at least one address.
+    ``policy.max_recipients`` RCPT TO in all (fewer when the host was seen to take only
+    *recipient_limit* in a transaction), the catch-all probe included when it is asked
+    (see :func:`probe_needed`); at least one address. A host that takes one recipient a
+    transaction gets one address a session, and the probe a session of its own.
     """
-    return max(1, policy.max_recipients - probe_needed(policy, random_reply))
+    most = policy.max_recipients
+    if recipient_limit is not None:
+        most = min(most, recipient_limit)
+    return max(1, most - probe_needed(policy, random_reply))
 
 
 def settles_catch_all(reply: Reply | None) -> bool:
@@ -222,13 +230,16 @@ class DomainResults:
         random_reply: The reply to the catch-all probe, to reuse for the next addresses
             of the same domain (None when it was not asked, not answered, or deferred
             with a ``4xx``).
+        recipient_limit: How many RCPT TO the host took in a transaction before ``452
+            4.5.3`` too many recipients, when it said so; for the next sessions.
     """
 
     results: list[Result]
     random_reply: Reply | None
+    recipient_limit: int | None = None
 
 
-def plan_domain(
+def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
     items: Sequence[tuple[str, Address]],
     *,
     policy: Policy,
@@ -236,6 +247,7 @@ def plan_domain(
     clock: Callable[[], float],
     random_local: Callable[[str], str] = random_local_part,
     random_reply: Reply | None = None,
+    recipient_limit: int | None = None,
 ) -> Generator[PlanAction, PlanOutcome, DomainResults]:
     """Plan the verification of addresses of one domain: DNS once, few connections.
 
@@ -245,6 +257,13 @@ def plan_domain(
     4.5.3`` too many recipients), as long as each session answers some. Each attempt
     has the whole ``policy.timeout`` budget, however many hosts it tries.
 
+    Two shapes of real servers get a prompt second session: Postfix's postscreen, which
+    answers ``450 4.3.2`` to every RCPT of a new client that passed its tests and lets it
+    through on its next connection (asked again once, at once); and a host that takes
+    one recipient a transaction (``452 4.5.3`` to the catch-all probe after the real
+    address): the probe is asked in a session of its own, and the limit is kept for the
+    domain's other addresses.
+
     Args:
         items: ``(as given, parsed)`` pairs of one domain.
         policy: What to do.
@@ -253,6 +272,7 @@ def plan_domain(
         random_local: Makes the catch-all probe's local part for a domain.
         random_reply: The catch-all probe's reply learned earlier for this domain; the
             probe is not asked again when it is given.
+        recipient_limit: The host's recipients-per-transaction limit learned earlier.
     """
     out = _Collector(items, clock)
     # Offline answers first: the policy's lists, and disposable domains when the policy
@@ -265,7 +285,7 @@ def plan_domain(
         else:
             out.finish(index, offline[0], detail=offline[1])
     if not pending:
-        return DomainResults(out.done(), random_reply)
+        return DomainResults(out.done(), random_reply, recipient_limit)
 
     # 2. DNS: where does mail for this domain go?
     first = items[0][1]
@@ -276,31 +296,51 @@ def plan_domain(
         )
         for index in pending:
             out.finish(index, found, detail=hosts.detail)
-        return DomainResults(out.done(), random_reply)
+        return DomainResults(out.done(), random_reply, recipient_limit)
 
     # 3. SMTP: sessions until every address has its answer or no session makes progress.
     transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in pending}
     last: dict[int, Reply] = {}  # each address's latest RCPT reply
+    screened = False  # asked again once after postscreen's first-session 450 4.3.2
+    alone: Reply | None = None  # the probe's answer in a session of its own
+    ask = functools.partial(_ask_hosts, hosts, policy=policy, helo_name=helo_name, clock=clock)
     while pending:
-        batch = pending[: session_capacity(policy, random_reply)]
-        probe_local = (
-            random_local(first.ascii_domain) if probe_needed(policy, random_reply) else None
-        )
-        report = yield from _ask_hosts(
-            hosts,
-            [items[i][1] for i in batch],
-            probe_local=probe_local,
-            policy=policy,
-            helo_name=helo_name,
-            clock=clock,
-        )
+        batch = pending[: session_capacity(policy, random_reply, recipient_limit)]
+        # A host that takes one recipient a transaction is never sent the probe with one.
+        with_probe = probe_needed(policy, random_reply) and recipient_limit != 1
+        probe_local = random_local(first.ascii_domain) if with_probe else None
+        report = yield from ask([items[i][1] for i in batch], probe_local=probe_local)
         for index in batch:
             transcripts[index].extend(report.transcript)
+        if not screened and _postscreened(report):
+            screened = True
+            continue  # postscreen lets a client that passed in on its next connection
+        taken = _recipient_limit(report)
+        if taken is not None:
+            recipient_limit = taken if recipient_limit is None else min(recipient_limit, taken)
         # This session's probe decides its own answers; only a definitive one (accepted,
         # or refused for good) is kept for the next sessions: a deferred one is asked again.
         probe_reply = report.random_reply or random_reply
         if settles_catch_all(report.random_reply):
             random_reply = report.random_reply
+        accepted = any(reply.is_positive for reply in report.answers.values())
+        if (
+            accepted
+            and recipient_limit == 1
+            and probe_needed(policy, random_reply)
+            and (probe_reply is None or _too_many_recipients(probe_reply))
+        ):
+            # The real address was answered and the probe refused as one too many: ask
+            # the probe alone, at once (its answer stands for the rest of this run).
+            if alone is None:
+                probe = _probe_address(random_local(first.ascii_domain), first)
+                solo = yield from ask([probe], probe_local=None)
+                for index in batch:
+                    transcripts[index].extend(solo.transcript)
+                alone = solo.answers.get(0)
+            probe_reply = alone or probe_reply
+            if settles_catch_all(alone):
+                random_reply = alone
         replies = {batch[position]: reply for position, reply in report.answers.items()}
         last.update(replies)
         final = {index: reply for index, reply in replies.items() if not _ask_again(reply)}
@@ -343,7 +383,7 @@ def plan_domain(
                 transcript=tuple(transcripts[index]),
             )
         pending = [index for index in pending if index not in settled]
-    return DomainResults(out.done(), random_reply)
+    return DomainResults(out.done(), random_reply, recipient_limit)
 
 
 class _Collector:
@@ -594,14 +634,50 @@ def lesson(report: SessionReport, *, tls_failed: bool = False) -> Lesson:
         elif reason in BACKOFF_REASONS and not rate_limited:
             rate_limited = True
             taught = taught or reply
-    limit = next((n for n, reply in enumerate(ordered) if _too_many_recipients(reply)), None)
+    limit = _recipient_limit(report)
     return Lesson(
         refused_us=refused_us,
         rate_limited=rate_limited,
         reply=taught,
         tls_failed=tls_failed,
         pipelining=report.pipelining,
-        recipient_limit=limit or None,
+        recipient_limit=limit,
+    )
+
+
+def _recipient_limit(report: SessionReport) -> int | None:
+    """How many RCPT TO this session's transaction took before ``452 4.5.3``, or None."""
+    ordered = _rcpt_order(report)
+    return next((n for n, reply in enumerate(ordered) if _too_many_recipients(reply)), None) or None
+
+
+def _postscreened(report: SessionReport) -> bool:
+    """Whether the session has postscreen's shape for a new client that passed its tests.
+
+    Postfix's postscreen with its deep protocol tests on offers no PIPELINING, plays the
+    server itself, and answers every RCPT TO with ``450 4.3.2 Service currently
+    unavailable``; the client's next connection goes to the real server.
+    """
+    replies = list(report.answers.values())
+    if report.random_reply is not None:
+        replies.append(report.random_reply)
+    return (
+        report.pipelining is False
+        and bool(report.answers)
+        and all(
+            reply.code == 450 and reply.enhanced is not None and str(reply.enhanced) == "4.3.2"
+            for reply in replies
+        )
+    )
+
+
+def _probe_address(local: str, first: Address) -> Address:
+    """The catch-all probe as an address of its own (for a session of its own)."""
+    return parse_address(
+        f"{local}@{first.ascii_domain}",
+        allow_domain_literal=True,
+        allow_single_label=True,
+        allow_special_use=True,
     )
 
 

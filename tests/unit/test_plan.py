@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import EHLO_PIPELINING, EHLO_PLAIN, FakeServer, Network, host, run_plan
+from fakes import EHLO_PIPELINING, EHLO_PLAIN, FakeServer, Network, default_rcpt, host, run_plan
 from smtpcheck import Policy, Reason, Result, Verdict
 from smtpcheck._address import parse_address
 from smtpcheck._admission import Admit, Refused
@@ -474,6 +474,104 @@ def test_a_server_that_never_answers_quit_costs_a_short_grace_not_the_answer(
     assert receives[-1].timeout == 2.0
     assert isinstance(net.actions[-2], Close)  # closed after the grace, then released
     assert net.now == 2.0  # the only time spent: the grace
+
+
+# -- real servers' shapes: postscreen, one recipient a transaction --------------------------
+
+POSTSCREEN_450 = b"450 4.3.2 Service currently unavailable\r\n"
+
+
+def postscreen() -> FakeServer:
+    """A first session like postscreen's for a new client; the real server after it."""
+    server = FakeServer(ehlo=EHLO_PLAIN)
+    server.rcpt = lambda address: POSTSCREEN_450 if server.sessions == 1 else default_rcpt(address)
+    return server
+
+
+def test_postscreen_shape_is_asked_again_once_at_once() -> None:
+    net, server = one_server(postscreen())
+    result = verify("alice@example.test", net, POLICY.replace(transcript=True))
+    assert (result.verdict, result.reason, result.catch_all) == (V.DELIVERABLE, R.ACCEPTED, False)
+    assert server.sessions == 2
+    assert net.now == 0.0  # no wait between the two
+    assert "450 4.3.2 Service currently unavailable" in [line.text for line in result.transcript]
+
+
+def test_postscreen_shape_twice_is_the_answer() -> None:
+    net, server = one_server(FakeServer(ehlo=EHLO_PLAIN, rcpt=lambda _: POSTSCREEN_450))
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.reason) == (V.UNKNOWN, R.TEMPORARY_FAILURE)
+    assert server.sessions == 2  # once more, never a loop
+
+
+def test_a_4_3_2_with_pipelining_is_not_postscreen() -> None:
+    net, server = one_server(FakeServer(rcpt=lambda _: POSTSCREEN_450))
+    assert verify("alice@example.test", net).reason is R.TEMPORARY_FAILURE
+    assert server.sessions == 1
+
+
+def test_one_recipient_a_transaction_asks_the_probe_in_a_session_of_its_own() -> None:
+    net, server = one_server(FakeServer(max_rcpts=1))
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.reason, result.catch_all) == (V.DELIVERABLE, R.ACCEPTED, False)
+    assert server.sessions == 2
+    probe = random_local_part("example.test")
+    assert server.received.count(f"RCPT TO:<{probe}@example.test>") == 2
+
+
+def test_one_recipient_a_transaction_on_a_catch_all() -> None:
+    net, _ = one_server(FakeServer(max_rcpts=1, rcpt=lambda _: b"250 2.1.5 Ok\r\n"))
+    result = verify("alice@example.test", net)
+    assert (result.verdict, result.reason, result.catch_all) == (V.RISKY, R.CATCH_ALL, True)
+
+
+def test_one_recipient_a_transaction_is_remembered_for_the_other_addresses() -> None:
+    given = [
+        "alice@example.test",
+        "bob@example.test",
+        "nobody@example.test",
+        "ALICE@example.test",
+    ]
+    net, server = one_server(FakeServer(max_rcpts=1))
+    items = [(g, parse_address(g, allow_special_use=True)) for g in given]
+    steps = plan_domain(items, policy=POLICY, helo_name="v.example.net", clock=net.clock)
+    found = run_plan(steps, net)
+    assert [r.verdict for r in found.results] == [
+        V.DELIVERABLE,
+        V.UNDELIVERABLE,
+        V.UNDELIVERABLE,
+        V.DELIVERABLE,
+    ]
+    assert all(r.catch_all is False for r in found.results if r.verdict is V.DELIVERABLE)
+    assert found.recipient_limit == 1
+    # The first session learned the limit; the probe had one of its own; then one
+    # address a session, with no probe and no "too many" (the limit was kept).
+    assert server.sessions == 1 + 1 + 3
+    assert sum(line.startswith("RCPT") for line in server.received) == 5 + 1 + 3
+    # Told the limit, another run of the domain wastes no RCPT on it.
+    net2, server2 = one_server(FakeServer(max_rcpts=1))
+    steps = plan_domain(
+        items[1:],
+        policy=POLICY,
+        helo_name="v.example.net",
+        clock=net2.clock,
+        random_reply=found.random_reply,
+        recipient_limit=found.recipient_limit,
+    )
+    assert [r.verdict for r in run_plan(steps, net2).results] == [
+        V.UNDELIVERABLE,
+        V.UNDELIVERABLE,
+        V.DELIVERABLE,
+    ]
+    assert server2.sessions == 3
+    assert sum(line.startswith("RCPT") for line in server2.received) == 3
+
+
+def test_session_capacity_under_a_recipient_limit() -> None:
+    assert session_capacity(POLICY, None, 1) == 1
+    assert session_capacity(POLICY, None, 3) == 2
+    assert session_capacity(POLICY, Reply(550, ("5.1.1 no",)), 3) == 3
+    assert session_capacity(POLICY.replace(max_recipients=2), None, 5) == 1
 
 
 # -- admission: a step of the plan ---------------------------------------------------------
