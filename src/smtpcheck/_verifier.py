@@ -616,7 +616,9 @@ def lesson(report: SessionReport, *, tls_failed: bool = False) -> Lesson:
 
     A refusal aimed at us: ``blocked`` at any phase, ``policy_rejected`` before RCPT (at
     RCPT a policy may concern one recipient). A rate limit or temporary failure at any
-    phase. The number of recipients a transaction took before ``452 4.5.3``.
+    phase, except two that waiting does not cure: ``452 4.5.3`` too many recipients
+    (taught as the number of recipients a transaction took) and postscreen's first
+    ``450 4.3.2`` to a client that passed its tests (the next connection gets through).
     """
     replies: list[tuple[Phase, Reply]] = []
     if report.stop is Stop.REFUSED and report.reply is not None:
@@ -626,12 +628,18 @@ def lesson(report: SessionReport, *, tls_failed: bool = False) -> Lesson:
     refused_us: Reason | None = None
     rate_limited = False
     taught: Reply | None = None
+    screened = _postscreened(report)
     for phase, reply in replies:
         reason = classify_reply(phase, reply).reason
         aimed = reason is Reason.BLOCKED or (reason in _AIMED_AT_US and phase in _SESSION_PHASES)
         if aimed and refused_us is None:
             refused_us, taught = reason, reply
-        elif reason in BACKOFF_REASONS and not rate_limited:
+        elif (
+            reason in BACKOFF_REASONS
+            and not rate_limited
+            and not screened
+            and not _too_many_recipients(reply)
+        ):
             rate_limited = True
             taught = taught or reply
     limit = _recipient_limit(report)

@@ -494,6 +494,8 @@ def test_postscreen_shape_is_asked_again_once_at_once() -> None:
     assert (result.verdict, result.reason, result.catch_all) == (V.DELIVERABLE, R.ACCEPTED, False)
     assert server.sessions == 2
     assert net.now == 0.0  # no wait between the two
+    # Not a rate limit: the gates do not make the second connection wait.
+    assert [r.lesson.rate_limited for r in net.released] == [False, False]
     assert "450 4.3.2 Service currently unavailable" in [line.text for line in result.transcript]
 
 
@@ -515,6 +517,11 @@ def test_one_recipient_a_transaction_asks_the_probe_in_a_session_of_its_own() ->
     result = verify("alice@example.test", net)
     assert (result.verdict, result.reason, result.catch_all) == (V.DELIVERABLE, R.ACCEPTED, False)
     assert server.sessions == 2
+    # Taught as a limit on recipients, not as a rate limit to wait out.
+    assert [(r.lesson.recipient_limit, r.lesson.rate_limited) for r in net.released] == [
+        (1, False),
+        (None, False),
+    ]
     probe = random_local_part("example.test")
     assert server.received.count(f"RCPT TO:<{probe}@example.test>") == 2
 
