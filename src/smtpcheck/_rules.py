@@ -139,7 +139,7 @@ TEXT_RULES: tuple[TextRule, ...] = (
     _text(
         r"too many\b(?! messages (on|in) (the|this|his|her|their|your)"
         r" (server|mailbox|inbox|folder))"
-        r"|out of allow(ed)? rcpt numbers",
+        r"|out of allow(ed)? rcpt numbers|\b(messages|recipients) per (connection|session)\b",
         _R.RATE_LIMITED,
         "Outlook 4.5.3 (#32); RFC 5321 4.5.3.1.10; Sina/Coremail 451 'out of allow RCPT numbers'",
     ),
@@ -266,10 +266,10 @@ TEXT_RULES: tuple[TextRule, ...] = (
     # Full mailboxes worded as limits on storage or on the number of messages. Before the
     # disabled wordings: "account disabled temporarily for exceeding receiving limits".
     _text(
-        r"exceed(ed|s|ing)? (its |the |their |his |her )?(receiving|storage|disk|mailbox|size)"
+        r"exceed(ed|s|ing)? (its |the |their |his |her )?(receiving|storage|disk|mailbox)"
         r" (limits?|quota|space)|disabled temporar(il)?ly for exceeding"
         r"|too many messages (on|in) (the|this|his|her|their|your) (server|mailbox|inbox|folder)"
-        r"|maximum number of messages|(mailbox|folder) size limit",
+        r"|(mailbox|folder) size limit",
         _M.FULL,
         "sisimai reason/MailboxFull ('user has too many messages on the server', 'mailbox size"
         " limit exceeded', 'account disabled temporarly for exceeding receiving limits')",
@@ -296,7 +296,7 @@ TEXT_RULES: tuple[TextRule, ...] = (
         r"|full mailbox|storage allocation|not (enough|sufficient) (disk |storage )?space"
         r"|(does not|doesn't) have enough (disk |storage )?space|space has been used up"
         r"|would exceed (the )?maximum allowed storage|boite (du destinataire )?pleine"
-        r"|空间不足|空間不夠|已满",
+        r"|空间不足|空間不夠|(邮箱|郵箱|信箱|空间)已满",
         _M.FULL,
         "Gmail OverQuota (#4, #5, #7), iCloud (#35), RFC 5321 552; sisimai reason/MailboxFull;"
         " 163 'Quota exceed the hard limit' (tnet.hk); Yandex 'Account is full'; Orange 417;"

@@ -1172,6 +1172,17 @@ RULES = [
     ),
     pytest.param(MAIL, r(501, "Bad address syntax"), POLICY, id="501-bad-address-at-mail"),
     pytest.param(RCPT, r(451, "Bad address syntax"), TEMP, id="bad-address-syntax-4xx"),
+    pytest.param(
+        RCPT, r(552, "5.3.4 Message exceeded the size limit"), UNRECOGNIZED, id="message-size"
+    ),
+    pytest.param(
+        RCPT,
+        r(550, "Maximum number of messages per connection exceeded"),
+        RATE,
+        id="messages-per-connection-is-not-full",
+    ),
+    pytest.param(RCPT, r(452, "邮件队列已满"), TEMP, id="chinese-queue-full-is-not-mailbox"),
+    pytest.param(RCPT, r(552, "邮箱已满"), FULL, id="chinese-mailbox-full"),
     # A rule about us still wins over every new mailbox wording in the same reply.
     pytest.param(
         RCPT,
