@@ -90,7 +90,16 @@ class _Item:
 class _Domain:
     """The addresses of one domain in the window, and what the run learned of it."""
 
-    __slots__ = ("born", "bucket", "lock", "name", "pending", "random_reply", "tried")
+    __slots__ = (
+        "born",
+        "bucket",
+        "lock",
+        "name",
+        "pending",
+        "random_reply",
+        "recipient_limit",
+        "tried",
+    )
 
     def __init__(self, name: str, random_reply: Reply | None) -> None:
         self.name = name
@@ -98,6 +107,7 @@ class _Domain:
         self.born = 0.0
         self.pending = 0  # read and not yet answered, bucket included
         self.random_reply = random_reply
+        self.recipient_limit: int | None = None  # RCPT a transaction, when the host said
         self.tried = random_reply is not None  # a batch has asked the catch-all probe
         self.lock = asyncio.Lock()
 
@@ -253,12 +263,15 @@ class Engine:
             helo_name=self.helo,
             clock=time.monotonic,
             random_reply=domain.random_reply,
+            recipient_limit=domain.recipient_limit,
         )
         found = await _async.drive(
             steps, policy=self.policy, resolver=self.resolver, admission=self.admission
         )
         if domain.random_reply is None and settles_catch_all(found.random_reply):
             domain.random_reply = found.random_reply
+        if found.recipient_limit is not None:
+            domain.recipient_limit = found.recipient_limit
         if len(found.results) != len(items):  # pragma: no cover - plan_domain's contract
             raise RuntimeError(f"{len(found.results)} results for {len(items)} addresses")
         return found.results

@@ -142,6 +142,27 @@ def test_too_many_recipients_are_asked_in_new_sessions_once_each() -> None:
     assert sum(v for k, v in answered.items() if not k.startswith("user")) == 1  # the probe
 
 
+def test_a_host_taking_one_recipient_a_transaction_is_remembered_across_batches() -> None:
+    # Issue 19: Microsoft consumer hosts answer 452 4.5.3 to any second RCPT TO. The probe
+    # gets a session of its own, and the limit holds for the domain's later batches.
+    given = [f"user{n}@one.test" for n in range(20)]
+    with one_domain(Behaviour(max_recipients=1), [f"user{n}" for n in range(20)]) as world:
+        results = list(verify_many(given, policy=POLICY, resolver=world.resolver))
+        commands = rcpts(world, "mx.one.test")
+    assert Counter(r.address for r in results) == Counter(given)
+    assert {(r.verdict, r.catch_all) for r in results} == {(Verdict.DELIVERABLE, False)}
+    # Replay the server: after one accepted recipient, a transaction answers 452.
+    accepted: Counter[int] = Counter()
+    too_many = 0
+    for command in commands:
+        if accepted[command.session]:
+            too_many += 1
+        else:
+            accepted[command.session] += local_part(command).startswith("user")
+    # Only the first session ran into the limit: the probe and the 8 others of its batch.
+    assert too_many == 9
+
+
 def test_without_the_probe_a_full_session_carries_max_recipients_addresses() -> None:
     # Issue 14: the session capacity is decided once, in the verifier; bulk used to
     # reserve a place for a probe it would not ask and opened 2 sessions for these 10.
