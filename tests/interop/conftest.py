@@ -9,6 +9,8 @@ no system service is touched. One DNS server on loopback serves the test zone:
 - ``screened.test`` -> 127.0.0.7, the same Postfix behind postscreen (pregreet and deep
   protocol tests on: a client that passes is told ``450 4.3.2`` and let in next time)
 - ``grey.test`` -> 127.0.0.8, the same Postfix asking postgrey (greylisting) at RCPT
+- ``single.test`` -> 127.0.0.10, the same Postfix taking one recipient a transaction
+  (``smtpd_recipient_limit = 1``: ``452 4.5.3`` to any second RCPT TO)
 - ``shop3.test`` and ``shop4.test`` -> 127.0.0.9, OpenSMTPD: ``shop3.test`` filters
   recipients through a static table (unknown ones: ``550 Invalid recipient``),
   ``shop4.test`` only maps them through its virtual table (``524 5.2.4``)
@@ -44,6 +46,8 @@ EXIM_IP = "127.0.0.6"
 POSTSCREEN_IP = "127.0.0.7"
 GREY_IP = "127.0.0.8"
 OPENSMTPD_IP = "127.0.0.9"
+SINGLE_IP = "127.0.0.10"
+SINGLE_DOMAIN = "single.test"
 SCREENED_DOMAIN = "screened.test"
 GREY_DOMAIN = "grey.test"
 OPENSMTPD_DOMAIN = "shop3.test"
@@ -216,6 +220,7 @@ def dns() -> Iterator[DNSServer]:
         (GREY_DOMAIN, GREY_IP),
         (OPENSMTPD_DOMAIN, OPENSMTPD_IP),
         (OPENSMTPD_VIRTUAL_DOMAIN, OPENSMTPD_IP),
+        (SINGLE_DOMAIN, SINGLE_IP),
     ):
         records[f"{domain}."] = [("MX", f"10 mx.{domain}.")]
         records[f"mx.{domain}."] = [("A", ip)]
@@ -282,6 +287,9 @@ dnsblog   unix  -       -       n       -       0       dnsblog
 # The same smtpd asking postgrey about every known recipient.
 {grey_ip}:{grey_port} inet n   -       n       -       -       smtpd
   -o smtpd_recipient_restrictions=$greylisting_restrictions
+# The same smtpd taking one recipient a transaction.
+{single_ip}:{single_port} inet n -     n       -       -       smtpd
+  -o smtpd_recipient_limit=1
 """
 
 POSTFIX_MAIN_CF = """\
@@ -303,7 +311,7 @@ inet_protocols = ipv4
 mynetworks = 192.0.2.1/32
 smtpd_client_restrictions =
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-virtual_mailbox_domains = {domain}, {screened}, {grey}
+virtual_mailbox_domains = {domain}, {screened}, {grey}, {single}
 # Used by the greylisting service of master.cf only: unknown users are refused at once,
 # known ones are greylisted first (the usual order).
 greylisting_restrictions = reject_unlisted_recipient,
@@ -353,7 +361,8 @@ def postfix(ca: trustme.CA, mta_root: Path, postgrey_port: int) -> Iterator[MTA]
     cert, key = _write_server_cert(ca, POSTFIX_MX, folder)
     port = free_port(POSTFIX_IP)
     ps_port, grey_port = free_port(POSTSCREEN_IP), free_port(GREY_IP)
-    domains = (POSTFIX_DOMAIN, SCREENED_DOMAIN, GREY_DOMAIN)
+    single_port = free_port(SINGLE_IP)
+    domains = (POSTFIX_DOMAIN, SCREENED_DOMAIN, GREY_DOMAIN, SINGLE_DOMAIN)
     (folder / "vmailbox").write_text(
         "".join(f"{box}@{d} {d}/{box}/\n" for d in domains for box in MAILBOXES)
     )
@@ -366,6 +375,8 @@ def postfix(ca: trustme.CA, mta_root: Path, postgrey_port: int) -> Iterator[MTA]
             grey_ip=GREY_IP,
             grey_port=grey_port,
             postgrey_port=postgrey_port,
+            single_ip=SINGLE_IP,
+            single_port=single_port,
         )
     )
     (folder / "etc" / "main.cf").write_text(
@@ -375,6 +386,7 @@ def postfix(ca: trustme.CA, mta_root: Path, postgrey_port: int) -> Iterator[MTA]
             domain=POSTFIX_DOMAIN,
             screened=SCREENED_DOMAIN,
             grey=GREY_DOMAIN,
+            single=SINGLE_DOMAIN,
             postgrey_port=postgrey_port,
             mx=POSTFIX_MX,
             cert=cert,
@@ -411,6 +423,7 @@ def postfix(ca: trustme.CA, mta_root: Path, postgrey_port: int) -> Iterator[MTA]
     for name, ip, sibling_port, domain in (
         ("postscreen", POSTSCREEN_IP, ps_port, SCREENED_DOMAIN),
         ("greylisting", GREY_IP, grey_port, GREY_DOMAIN),
+        ("one-recipient", SINGLE_IP, single_port, SINGLE_DOMAIN),
     ):
         mta.siblings[name] = MTA(
             name=name,

@@ -1,4 +1,8 @@
-"""smtpcheck against a real Postfix postscreen and a real postgrey (issue 19).
+"""smtpcheck against real shapes of Postfix sites: postscreen, postgrey, one RCPT (issue 19).
+
+Three more services of the interop Postfix, each on its own loopback address: postscreen
+in front of its smtpd, an smtpd that asks postgrey at RCPT, and an smtpd that takes one
+recipient a transaction (``smtpd_recipient_limit = 1``, as some large hosts behave).
 
 postscreen runs with the pregreet test (a ``220-`` greeting, then a pause, to catch
 clients that talk too early) and the deep protocol tests (pipelining without PIPELINING,
@@ -135,3 +139,23 @@ def test_bulk_without_greylist_retries_reports_greylisted(
         [f"bob@{greylisting.domain}"], policy=policy, resolver=resolver
     )
     assert result.reason is Reason.GREYLISTED, _checks.explain(result, greylisting)
+
+
+# --- one recipient a transaction (smtpd_recipient_limit = 1) ----------------------------
+
+
+def test_one_recipient_a_transaction_gets_the_probe_in_a_session_of_its_own(
+    postfix: MTA, resolver: smtpcheck.Resolver
+) -> None:
+    single = postfix.siblings["one-recipient"]
+    result = _checks.verify(single, "alice", resolver)
+    said = _checks.transcript(result)
+    assert result.verdict is Verdict.DELIVERABLE, _checks.explain(result, single)
+    assert result.catch_all is False
+    assert "452 4.5.3 Error: too many recipients" in said
+    assert said.count("* connect ") == 2, said
+
+
+def test_one_recipient_a_transaction_in_bulk(postfix: MTA, resolver: smtpcheck.Resolver) -> None:
+    single = postfix.siblings["one-recipient"]
+    _checks.check_bulk(single, resolver)
