@@ -20,7 +20,7 @@ from smtpcheck._errors import (
 )
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck._policy import Policy, TLSMode
-from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import EnhancedStatus, Reply
 
@@ -29,6 +29,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Address",
     "AddressList",
+    "AsyncMailHostResolver",
     "Audit",
     "Check",
     "CheckStatus",
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidAddress",
     "LocalProtocolError",
     "MailHost",
+    "MailHostResolver",
     "MailHosts",
     "Policy",
     "PolicyError",
@@ -46,7 +48,6 @@ __all__ = [
     "RemoteProtocolError",
     "Reply",
     "Resolver",
-    "ResolverProtocol",
     "Result",
     "SMTPCheckError",
     "TLSMode",

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import threading
+from typing import TypeVar
 
 from smtpcheck import _async, _sync
 from smtpcheck._address import Address
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Result
 
 __all__ = ["averify", "verify"]
 
 #: The policy of a call that gives none (one object, shared by every entry point).
 DEFAULT_POLICY = Policy()
+_R = TypeVar("_R")
 _default_resolver: Resolver | None = None
 _default_lock = threading.Lock()
 
 
-def resolver_or_default(resolver: ResolverProtocol | None) -> ResolverProtocol:
+def resolver_or_default(resolver: _R | None) -> _R | Resolver:
     """The given resolver, or one shared :class:`Resolver` built on first use.
 
     Sharing it shares its cache: a second address at the same domain asks DNS nothing.
@@ -37,7 +39,7 @@ def verify(
     /,
     *,
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: MailHostResolver | None = None,
 ) -> Result:
     """Find out whether *address* can receive mail, without sending any.
 
@@ -73,7 +75,7 @@ async def averify(
     /,
     *,
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: AsyncMailHostResolver | None = None,
 ) -> Result:
     """The asyncio twin of :func:`verify`, with the same arguments and result."""
     return await _async.run(

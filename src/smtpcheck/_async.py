@@ -46,7 +46,7 @@ from smtpcheck._probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
 
@@ -63,7 +63,7 @@ async def run(
     address: str | Address,
     *,
     policy: Policy,
-    resolver: ResolverProtocol,
+    resolver: AsyncMailHostResolver,
     admission: AsyncAdmission | None = None,
 ) -> Result:
     """Verify *address* with asyncio; a bug of ours gives an ``internal_error``."""
@@ -81,7 +81,7 @@ async def drive(
     steps: Generator[PlanAction, PlanOutcome, _T],
     *,
     policy: Policy,
-    resolver: ResolverProtocol,
+    resolver: AsyncMailHostResolver,
     admission: AsyncAdmission | None = None,
 ) -> _T:
     """Carry out any plan (one address, or the addresses of a domain); return its value.
@@ -166,7 +166,7 @@ class _Driver:
     """Carries out one plan's actions on at most one connection at a time."""
 
     def __init__(
-        self, policy: Policy, resolver: ResolverProtocol, admission: AsyncAdmission
+        self, policy: Policy, resolver: AsyncMailHostResolver, admission: AsyncAdmission
     ) -> None:
         self.policy = policy
         self.resolver = resolver

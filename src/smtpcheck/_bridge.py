@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from smtpcheck._address import Address
 from smtpcheck._engine import Engine
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 
 __all__ = ["iterate"]
@@ -73,7 +73,7 @@ class _Control:
 
 
 def iterate(
-    addresses: Iterable[str | Address], policy: Policy, resolver: ResolverProtocol
+    addresses: Iterable[str | Address], policy: Policy, resolver: AsyncMailHostResolver
 ) -> Iterator[Result]:
     """Run the engine over ``addresses`` in a thread of its own; yield its results."""
     handover: queue.SimpleQueue[Result | _Done] = queue.SimpleQueue()
@@ -102,7 +102,7 @@ def iterate(
 def _engine_thread(
     addresses: Iterable[str | Address],
     policy: Policy,
-    resolver: ResolverProtocol,
+    resolver: AsyncMailHostResolver,
     handover: queue.SimpleQueue[Result | _Done],
     control: _Control,
 ) -> None:

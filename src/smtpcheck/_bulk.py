@@ -16,7 +16,7 @@ from smtpcheck._api import DEFAULT_POLICY, resolver_or_default
 from smtpcheck._bridge import iterate
 from smtpcheck._engine import Engine
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 
 __all__ = ["averify_many", "verify_many"]
@@ -27,7 +27,7 @@ def verify_many(
     /,
     *,
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: AsyncMailHostResolver | None = None,
 ) -> Iterator[Result]:
     """Verify many addresses; yield each :class:`Result` as soon as it is known.
 
@@ -76,7 +76,7 @@ async def averify_many(
     /,
     *,
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: AsyncMailHostResolver | None = None,
 ) -> AsyncIterator[Result]:
     """The asyncio twin of :func:`verify_many`; also takes an async iterable.
 

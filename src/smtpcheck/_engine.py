@@ -48,7 +48,7 @@ from smtpcheck._drivers import helo_name
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._gates import Gates
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Reason, Result
 from smtpcheck._verifier import (
     BACKOFF_REASONS,
@@ -125,7 +125,7 @@ class Engine:
     def __init__(
         self,
         policy: Policy,
-        resolver: ResolverProtocol,
+        resolver: AsyncMailHostResolver,
         emit: Callable[[Result], object],
         admission: AsyncAdmission | None = None,
     ) -> None:

@@ -1,7 +1,7 @@
 """What a look-up of a domain's mail hosts answers: plain data, no I/O.
 
 :class:`~smtpcheck.Resolver` fills these in from DNS; any resolver that satisfies
-:class:`~smtpcheck.ResolverProtocol` (such as the sandbox's) answers with them too.
+:class:`~smtpcheck.MailHostResolver` (such as the sandbox's) answers with them too.
 """
 
 from __future__ import annotations

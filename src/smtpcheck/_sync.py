@@ -43,7 +43,7 @@ from smtpcheck._probe import (
     StartTLSHandshake,
     TLSStarted,
 )
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import MailHostResolver
 from smtpcheck._result import Result
 from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
 
@@ -59,7 +59,7 @@ def run(
     address: str | Address,
     *,
     policy: Policy,
-    resolver: ResolverProtocol,
+    resolver: MailHostResolver,
     admission: Admission | None = None,
 ) -> Result:
     """Verify *address* with blocking I/O; a bug of ours gives an ``internal_error``."""
@@ -85,7 +85,7 @@ def drive(
     steps: Generator[PlanAction, PlanOutcome, _T],
     *,
     policy: Policy,
-    resolver: ResolverProtocol,
+    resolver: MailHostResolver,
     admission: Admission | None = None,
 ) -> _T:
     """Carry out any plan (one address, or the addresses of a domain); return its value.
@@ -103,7 +103,7 @@ def drive(
 class _Driver:
     """Carries out one plan's actions on at most one socket at a time."""
 
-    def __init__(self, policy: Policy, resolver: ResolverProtocol, admission: Admission) -> None:
+    def __init__(self, policy: Policy, resolver: MailHostResolver, admission: Admission) -> None:
         self.policy = policy
         self.resolver = resolver
         self.admission = admission

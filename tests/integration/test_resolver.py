@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dns.message
 import dns.query
 import dns.rcode
 import pytest
 
-from smtpcheck._resolver import DomainStatus, MailHosts, Resolver, ResolverProtocol
+import smtpcheck
+from smtpcheck._resolver import (
+    AsyncMailHostResolver,
+    DomainStatus,
+    Kind,
+    MailHostResolver,
+    MailHosts,
+    Resolver,
+)
 from smtpcheck.testing._dns import DNSServer, Records
 
 WORLD: Records = {
@@ -381,9 +393,80 @@ def test_sync_and_async_agree_everywhere(server: DNSServer) -> None:
         both(resolver, domain, spf=True, dmarc=True)
 
 
-def test_resolver_satisfies_the_protocol(server: DNSServer) -> None:
-    resolver: ResolverProtocol = make(server)
+def test_resolver_satisfies_both_protocols(server: DNSServer) -> None:
+    resolver: MailHostResolver = make(server)
     assert resolver.mail_hosts("order.test").status is DomainStatus.OK
+    aresolver: AsyncMailHostResolver = make(server)
+    assert asyncio.run(aresolver.amail_hosts("order.test")).status is DomainStatus.OK
+
+
+# --- the system's configuration ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [None, "# no name server at all\n"])
+def test_an_unusable_resolv_conf_is_a_dns_failure_not_an_exception(
+    tmp_path: Path, content: str | None
+) -> None:
+    path = tmp_path / "resolv.conf"
+    if content is not None:
+        path.write_text(content)
+    resolver = Resolver(resolv_conf=path)  # building it reads nothing yet
+    hosts = resolver.mail_hosts("order.test")
+    assert hosts.status is DomainStatus.DNS_FAILURE
+    assert hosts.detail is not None
+    assert str(path) in hosts.detail
+    assert "cannot be used" in hosts.detail
+    for result in (
+        smtpcheck.verify("someone@smtpcheck-tests.net", resolver=resolver),
+        asyncio.run(smtpcheck.averify("someone@smtpcheck-tests.net", resolver=resolver)),
+    ):
+        assert result.reason is smtpcheck.Reason.DNS_FAILURE
+        assert result.verdict is smtpcheck.Verdict.UNKNOWN
+        assert result.detail is not None
+        assert "DNS configuration" in result.detail
+    assert resolver.records("order.test", "A").kind is Kind.FAILURE
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_resolv_conf_is_a_dns_failure(tmp_path: Path) -> None:
+    path = tmp_path / "resolv.conf"
+    path.write_text("nameserver 127.0.0.1\n")
+    path.chmod(0)
+    assert Resolver(resolv_conf=path).mail_hosts("order.test").status is DomainStatus.DNS_FAILURE
+
+
+def test_a_bad_name_server_is_a_policy_error() -> None:
+    with pytest.raises(smtpcheck.PolicyError, match="name server"):
+        Resolver(nameservers=["not an address"])
+
+
+@pytest.mark.xfail(strict=True, reason="the doctor imports dnspython until it uses the resolver")
+def test_the_resolver_modules_import_no_dnspython() -> None:
+    code = (
+        "import sys, smtpcheck._resolver, smtpcheck.testing._resolver; "
+        "print(sorted(m for m in sys.modules if m == 'dns' or m.startswith('dns.')))"
+    )
+    out = subprocess.run(  # noqa: S603 - our own arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+# --- the doctor's look-ups --------------------------------------------------------------
+
+
+def test_records_answers_one_question_in_plain_text(server: DNSServer) -> None:
+    resolver = make(server)
+    answer = resolver.records("order.test", "MX")
+    assert answer.kind is Kind.ANSWER
+    assert sorted(answer.records) == ["10 a.order.test", "20 b.order.test", "30 c.order.test"]
+    assert resolver.records("null.test", "mx").records == ("0 .",)
+    assert asyncio.run(resolver.arecords("a.order.test", "AAAA")).records == ("::1",)
+    assert resolver.records("nomail.test", "TXT").records == ("hello",)
+    assert resolver.records("nomail.test", "A").kind is Kind.NODATA
+    assert resolver.records("absent.test", "A").kind is Kind.NXDOMAIN
+    with pytest.raises(smtpcheck.PolicyError, match="record type"):
+        resolver.records("order.test", "SRV")
 
 
 # --- the cache -------------------------------------------------------------------------

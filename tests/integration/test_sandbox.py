@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smtpcheck import testing
-from smtpcheck._resolver import DomainStatus
+from smtpcheck import DomainStatus, testing
 from smtpcheck.testing import (
     TLS,
     Behaviour,
@@ -426,8 +425,9 @@ def test_resolver_statuses(world: MailWorld) -> None:
         "unheard-of.test": DomainStatus.NO_SUCH_DOMAIN,
         "noaddress.test": DomainStatus.NO_MAIL_SERVER,
     }
+    # The world runs the resolver's own plan: the same sentences as real DNS gives.
     assert world.resolver.mail_hosts("noaddress.test").problems == (
-        "MX mx.nowhere.test has no address",
+        "MX host mx.nowhere.test (preference 10) has no A or AAAA record; skipped.",
     )
 
 

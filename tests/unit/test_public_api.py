@@ -12,12 +12,12 @@ import smtpcheck
 SRC = Path(smtpcheck.__file__).parent
 
 PUBLIC = {
-    "Address", "AddressList", "Audit", "Check", "CheckStatus", "DomainStatus",
-    "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError", "MailHost",
-    "MailHosts", "Policy", "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError",
-    "Reply", "Resolver", "ResolverProtocol", "Result", "SMTPCheckError", "TLSMode",
-    "TranscriptLine", "Verdict", "__version__", "audit", "averify", "averify_many",
-    "parse_address", "verify", "verify_many",
+    "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Check", "CheckStatus",
+    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError",
+    "MailHost", "MailHostResolver", "MailHosts", "Policy", "PolicyError", "ProtocolError",
+    "Reason", "RemoteProtocolError", "Reply", "Resolver", "Result", "SMTPCheckError",
+    "TLSMode", "TranscriptLine", "Verdict", "__version__", "audit", "averify",
+    "averify_many", "parse_address", "verify", "verify_many",
 }  # fmt: skip
 
 # Modules that do no I/O: they import no module that does, from the standard library or
@@ -25,7 +25,7 @@ PUBLIC = {
 PURE = {
     "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
     "_verifier", "_admission",
-    "_errors",
+    "_errors", "_resolver/_plan", "_resolver/_protocols",
     "_rules", "_enrich_tlds", "protocol",
 }  # fmt: skip
 IO_MODULES = {"socket", "ssl", "asyncio", "selectors", "threading", "subprocess", "dns"}
@@ -88,4 +88,4 @@ def test_the_pure_core_imports_nothing_that_does_io() -> None:
 
 def test_the_pure_core_modules_import() -> None:
     for name in PURE:
-        importlib.import_module(f"smtpcheck.{name}")
+        importlib.import_module(f"smtpcheck.{name.replace('/', '.')}")

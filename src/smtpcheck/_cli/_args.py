@@ -17,7 +17,7 @@ from typing import IO, Any, NoReturn
 from smtpcheck._enrich import AddressList
 from smtpcheck._errors import PolicyError
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import Resolver, ResolverProtocol
+from smtpcheck._resolver import Resolver
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -278,7 +278,7 @@ def policy_from(args: argparse.Namespace) -> Policy:
         raise UsageError(str(problem)) from None
 
 
-def resolver_from(args: argparse.Namespace) -> ResolverProtocol | None:
+def resolver_from(args: argparse.Namespace) -> Resolver | None:
     """The resolver that ``--nameserver`` and ``--dns-port`` ask for; None for the system's."""
     if args.nameserver is None and args.dns_port is None:
         return None

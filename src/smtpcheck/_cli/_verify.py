@@ -34,7 +34,7 @@ from smtpcheck._cli._output import (
     terminal_width,
 )
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 
 __all__ = ["add_parser", "in_input_order", "run", "verify_all"]
@@ -136,7 +136,7 @@ def verify_all(
     addresses: Iterable[str],
     *,
     policy: Policy,
-    resolver: ResolverProtocol | None,
+    resolver: AsyncMailHostResolver | None,
     emit: Callable[[Result], None],
 ) -> None:
     """Verify ``addresses`` in bulk, calling ``emit`` for each result as it completes."""

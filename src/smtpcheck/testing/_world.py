@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._mailhosts import DomainStatus, MailHost
 from smtpcheck.testing._catalogue import furnish
 from smtpcheck.testing._loop import LoopThread
 from smtpcheck.testing._record import Command, Recorder, ServerStats
@@ -588,70 +588,46 @@ class MailWorld:
 
     # -- DNS ---------------------------------------------------------------------------
 
-    def _answer(self, domain: str, *, max_hosts: int | None, spf: bool, dmarc: bool) -> MailHosts:
-        record = self._domains.get(domain)
-        if record is None or record.status is DomainStatus.NO_SUCH_DOMAIN:
-            return MailHosts(
-                domain=domain,
-                status=DomainStatus.NO_SUCH_DOMAIN,
-                detail=f"{domain} does not exist (NXDOMAIN)",
-            )
-        found_spf = record.spf if spf else None
-        found_dmarc = record.dmarc if dmarc else None
-        details = {
-            DomainStatus.NULL_MX: f"{domain} publishes a null MX: it accepts no mail",
-            DomainStatus.NO_MAIL_SERVER: f"{domain} has no MX and no address",
-            DomainStatus.DNS_FAILURE: f"SERVFAIL for {domain}",
-        }
-        if record.status is not DomainStatus.OK:
-            return MailHosts(
-                domain=domain,
-                status=record.status,
-                detail=details[record.status],
-                spf=found_spf,
-                dmarc=found_dmarc,
-            )
-        hosts: list[MailHost] = []
-        problems: list[str] = []
-        if record.implicit is not None and not record.mx:
-            info = self._servers.get(record.implicit)
-            if info is not None:
-                hosts.append(
-                    MailHost(
-                        name=domain,
-                        preference=0,
-                        addresses=(info.host,),
-                        implicit=True,
-                        port=info.port,
-                    )
-                )
-        for preference, name in sorted(record.mx):
-            info = self._servers.get(name)
-            if info is None:
-                problems.append(f"MX {name} has no address")
-                continue
-            hosts.append(
-                MailHost(name=name, preference=preference, addresses=(info.host,), port=info.port)
-            )
-        if not hosts:
-            return MailHosts(
-                domain=domain,
-                status=DomainStatus.NO_MAIL_SERVER,
-                detail=details[DomainStatus.NO_MAIL_SERVER],
-                problems=tuple(problems),
-                spf=found_spf,
-                dmarc=found_dmarc,
-            )
-        if max_hosts is not None:
-            hosts = hosts[:max_hosts]
-        return MailHosts(
-            domain=domain,
-            status=DomainStatus.OK,
-            hosts=tuple(hosts),
-            problems=tuple(problems),
-            spf=found_spf,
-            dmarc=found_dmarc,
+    def _zone(self) -> tuple[dict[str, list[tuple[str, str]]], frozenset[str]]:
+        """The world's DNS data: name -> ``[(type, value), ...]``, and the SERVFAIL names.
+
+        Values are plain text: an address, ``"preference host"`` for MX (``"0 ."`` for a
+        null MX), the record itself for TXT. NXDOMAIN names are absent.
+        """
+        records: dict[str, list[tuple[str, str]]] = {}
+        for name, info in self._servers.items():
+            records.setdefault(name, []).append(("A", info.host))
+        for domain, record in self._domains.items():
+            entries = records.setdefault(domain, [])
+            if record.status is DomainStatus.NULL_MX:
+                entries.append(("MX", "0 ."))
+            elif record.status is DomainStatus.OK:
+                entries.extend(("MX", f"{pref} {host}") for pref, host in record.mx)
+                if record.implicit is not None and record.implicit in self._servers:
+                    address = ("A", self._servers[record.implicit].host)
+                    if address not in entries:
+                        entries.append(address)
+            if record.spf is not None:
+                entries.append(("TXT", record.spf))
+            if record.dmarc is not None:
+                records.setdefault(f"_dmarc.{domain}", []).append(("TXT", record.dmarc))
+            if record.status is DomainStatus.NO_MAIL_SERVER and not entries:
+                entries.append(("TXT", "no mail here"))
+            if record.status in {DomainStatus.NO_SUCH_DOMAIN, DomainStatus.DNS_FAILURE}:
+                del records[domain]
+        failing = frozenset(
+            d for d, r in self._domains.items() if r.status is DomainStatus.DNS_FAILURE
         )
+        return records, failing
+
+    def _mail_port(self, host: MailHost) -> int | None:
+        """The port of the server behind a mail host the world's DNS named."""
+        info = self._servers.get(host.name)
+        if host.implicit:
+            record = self._domains.get(host.name)
+            if record is not None and record.implicit is not None:
+                info = self._servers.get(record.implicit, info)
+        return info.port if info is not None else None
 
     def dns_records(self) -> dict[str, list[tuple[str, str, int]]]:
         """The world as DNS records: name -> ``[(type, rdata, ttl), ...]``.
@@ -662,28 +638,11 @@ class MailWorld:
         """
         if self._shared_port is None:
             raise RuntimeError("a world served through DNS needs MailWorld(shared_port=0)")
-        records: dict[str, list[tuple[str, str, int]]] = {}
-        for name, info in self._servers.items():
-            records.setdefault(name, []).append(("A", info.host, _TTL))
-        for domain, record in self._domains.items():
-            entries = records.setdefault(domain, [])
-            if record.status is DomainStatus.NULL_MX:
-                entries.append(("MX", "0 .", _TTL))
-            elif record.status is DomainStatus.OK:
-                entries.extend(("MX", f"{pref} {host}.", _TTL) for pref, host in record.mx)
-                if record.implicit is not None and record.implicit in self._servers:
-                    address = ("A", self._servers[record.implicit].host, _TTL)
-                    if address not in entries:
-                        entries.append(address)
-            if record.spf is not None:
-                entries.append(("TXT", _txt(record.spf), _TTL))
-            if record.dmarc is not None:
-                records.setdefault(f"_dmarc.{domain}", []).append(("TXT", _txt(record.dmarc), _TTL))
-            if record.status is DomainStatus.NO_MAIL_SERVER and not entries:
-                entries.append(("TXT", _txt("no mail here"), _TTL))
-            if record.status in {DomainStatus.NO_SUCH_DOMAIN, DomainStatus.DNS_FAILURE}:
-                del records[domain]
-        return records
+        zone, _ = self._zone()
+        return {
+            name: [(kind, _rdata(kind, value), _TTL) for kind, value in entries]
+            for name, entries in zone.items()
+        }
 
     def dns_server(self, *, host: str = "127.0.0.1", port: int = 0) -> DNSServer:
         """A loopback DNS server (not started) that serves this world's records.
@@ -710,6 +669,15 @@ class MailWorld:
         return {
             d: "servfail" for d, r in self._domains.items() if r.status is DomainStatus.DNS_FAILURE
         }
+
+
+def _rdata(kind: str, value: str) -> str:
+    """A value of :meth:`MailWorld._zone` in DNS presentation format."""
+    if kind == "TXT":
+        return _txt(value)
+    if kind == "MX" and not value.endswith("."):
+        return f"{value}."
+    return value
 
 
 def _txt(text: str) -> str:
