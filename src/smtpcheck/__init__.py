@@ -8,7 +8,7 @@
 from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
 from smtpcheck._bulk import averify_many, verify_many
-from smtpcheck._doctor import Audit, Check, CheckStatus, audit
+from smtpcheck._doctor import Audit, Check, CheckStatus, aaudit, audit
 from smtpcheck._enrich import AddressList, Enrichment
 from smtpcheck._errors import (
     InvalidAddress,
@@ -54,6 +54,7 @@ __all__ = [
     "TranscriptLine",
     "Verdict",
     "__version__",
+    "aaudit",
     "audit",
     "averify",
     "averify_many",

@@ -6,6 +6,7 @@ its failed outcome, the same way for the blocking and the asyncio driver.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import socket
@@ -53,12 +54,12 @@ def _table(exc: Exception, step: Step) -> Failed | None:
         return Failed(FailureKind.CONNECT, proxy_error(exc))
     if isinstance(exc, TimeoutError):
         kind = FailureKind.CONNECT if step == "connect" else FailureKind.TIMEOUT
-        return Failed(kind, _TIMED_OUT[step])
+        return Failed(kind, _TIMED_OUT[step], errno.ETIMEDOUT)
     if isinstance(exc, ssl.SSLError):
         return Failed(FailureKind.TLS, f"TLS failed: {exc.reason or exc}")
     if isinstance(exc, OSError):
         kind = FailureKind.CONNECT if step == "connect" else FailureKind.IO
-        return Failed(kind, describe_os_error(exc))
+        return Failed(kind, describe_os_error(exc), exc.errno)
     return None
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from smtpcheck._address import Address
 from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
+from smtpcheck._literals import address_literal
 from smtpcheck._policy import Policy
 from smtpcheck._result import Reason, TranscriptLine
 from smtpcheck.protocol import (
@@ -49,6 +50,7 @@ __all__ = [
     "Connected",
     "Failed",
     "FailureKind",
+    "Greeted",
     "Outcome",
     "Receive",
     "Received",
@@ -58,6 +60,7 @@ __all__ = [
     "StartTLSHandshake",
     "TLSStarted",
     "converse",
+    "greet",
 ]
 
 # How long to wait for the reply to QUIT at most: politeness, not a reason to linger.
@@ -152,10 +155,19 @@ class FailureKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The action failed; the connection is unusable."""
+    """The action failed; the connection is unusable.
+
+    Attributes:
+        kind: Which kind of failure.
+        message: A sentence for a person.
+        errno: The operating system's error number, when one said why (``ETIMEDOUT``
+            for a connection that timed out), so that refused, unreachable and filtered
+            can be told apart.
+    """
 
     kind: FailureKind
     message: str
+    errno: int | None = None
 
 
 Outcome = Connected | Sent | Received | TLSStarted | Failed
@@ -474,7 +486,7 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
     )
     assert isinstance(outcome, Connected)  # noqa: S101 - the drivers' contract
     report.tls = policy.implicit
-    helo = helo_name or _address_literal(outcome.local_ip)
+    helo = helo_name or address_literal(outcome.local_ip)
 
     # Greeting.
     report.phase = "greeting"
@@ -578,6 +590,86 @@ def _record_answers(report: SessionReport, replies: Sequence[Reply], probe_at: i
             recipient += 1
 
 
-def _address_literal(ip: str) -> str:
-    """Our address as a HELO argument (RFC 5321 §4.1.3): ``[192.0.2.1]``, ``[IPv6:...]``."""
-    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
+# --- an EHLO-only conversation (the doctor's) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Greeted:
+    """What a :func:`greet` conversation found.
+
+    Attributes:
+        failure: Why no connection was made (the driver's outcome), or None.
+        local_ip: Our end's address, once connected.
+        connect_time: Seconds the connection took to open.
+        greeting: The server's greeting, when it came.
+        ehlo: The reply to EHLO, when it came.
+        detail: Why the conversation stopped before EHLO was answered, or None.
+    """
+
+    failure: Failed | None = None
+    local_ip: str | None = None
+    connect_time: float = 0.0
+    greeting: Reply | None = None
+    ehlo: Reply | None = None
+    detail: str | None = None
+
+
+def greet(
+    *,
+    host: str,
+    ip: str,
+    port: int,
+    policy: Policy,
+    helo_name: str | None,
+    clock: Callable[[], float],
+) -> Generator[Action, Outcome, Greeted]:
+    """Plan a conversation that says EHLO and QUIT, never more (no MAIL, RCPT or DATA).
+
+    ``policy.connect_timeout`` bounds the connection, ``policy.reply_timeout`` the rest
+    of the conversation; a refused greeting is answered with QUIT.
+
+    Returns:
+        What the greeting and EHLO said, and our address, by the generator's value.
+    """
+    started = clock()
+    outcome = yield Connect(
+        ip=ip,
+        port=port,
+        server_hostname=host,
+        implicit_tls=policy.implicit,
+        verify_certificate=policy.check_certificate,
+        timeout=policy.connect_timeout,
+    )
+    if isinstance(outcome, Failed):
+        return Greeted(failure=outcome)
+    assert isinstance(outcome, Connected)  # noqa: S101 - the drivers' contract
+    local_ip, connected = outcome.local_ip, clock()
+    deadline = None if policy.reply_timeout is None else connected + policy.reply_timeout
+    conv = _Conversation(
+        policy=policy,
+        report=SessionReport(host=host),
+        clock=clock,
+        started=started,
+        deadline=deadline,
+        keep_transcript=False,
+    )
+    replies: list[Reply] = []
+    try:
+        conv.report.phase = "greeting"
+        replies += yield from conv.receive(1)
+        if replies[0].is_positive:
+            helo = Ehlo(helo_name or address_literal(local_ip))
+            replies.append((yield from conv.ask("ehlo", helo)))
+    except _Abort:
+        if conv.report.stop is Stop.PROTOCOL_ERROR:
+            conv.conn.abort()
+        yield Close()
+    else:
+        yield from conv.quit()
+    return Greeted(
+        local_ip=local_ip,
+        connect_time=connected - started,
+        greeting=replies[0] if replies else None,
+        ehlo=replies[1] if len(replies) > 1 else None,
+        detail=conv.report.detail,
+    )

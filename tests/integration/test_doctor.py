@@ -3,13 +3,15 @@
 Every check is driven by data: the records the loopback DNS server serves (PTR, A, TXT for
 SPF and DMARC, blocklist zones) and the behaviour of the sandbox server connected to (one
 that names the client's address in its EHLO reply, one that does not, a dead host, one
-that refuses the session). A filtered port (a silent drop) cannot be made on loopback
-reliably, so that case injects a ``connect`` that times out. Nothing leaves loopback.
+that refuses the session). A filtered port (a silent drop) and a missing route cannot be
+made on loopback, so those cases drive the audit's sans-IO plan by hand and hand it the
+driver's outcome. Nothing leaves loopback.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import importlib.util
 import json
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 
 from smtpcheck import Policy, PolicyError
+from smtpcheck._cli._doctor import add_parser, main, run
 from smtpcheck._doctor import (
     DEFAULT_BLOCKLISTS,
     EXIT_FAILED,
@@ -31,12 +34,13 @@ from smtpcheck._doctor import (
     Audit,
     Blocklist,
     CheckStatus,
-    add_parser,
+    aaudit,
     audit,
-    main,
     render_text,
-    run,
 )
+from smtpcheck._doctor._audit import Talk, plan_audit
+from smtpcheck._probe import Connect, Failed, FailureKind
+from smtpcheck._resolver import Resolver
 from smtpcheck.testing import Behaviour, Block, MailWorld
 from smtpcheck.testing._dns import DNSServer, Record
 
@@ -189,19 +193,41 @@ def test_refused_is_told_apart(world: MailWorld) -> None:
     assert report["reverse_dns"].status is PASS
 
 
-def test_filtered_is_told_apart() -> None:
-    def silent(ip: str, port: int, timeout: float | None) -> socket.socket:
-        raise TimeoutError
+def audit_failing_to_connect(failure: Failed, dns: DNSServer, **kwargs: Any) -> Audit:
+    """Drive the audit's plan by hand: DNS from ``dns``, the connection fails so.
 
+    A filtered port (a silent drop) or a missing route cannot be made on loopback; the
+    plan is sans-IO, so the driver's outcome for one is handed to it directly.
+    """
+    resolver = Resolver(nameservers=[dns.host], port=dns.port, timeout=5.0)
+    plan = plan_audit(kwargs.pop("policy"), helo_name=HELO, **kwargs)
+    step = next(plan)
+    while True:
+        if isinstance(step, Talk):
+            assert isinstance(next(step.steps), Connect)
+            with pytest.raises(StopIteration) as stop:
+                step.steps.send(failure)
+            outcome = stop.value.value
+        else:
+            outcome = tuple(resolver.records(q.name, q.rdtype) for q in step)
+        try:
+            step = plan.send(outcome)
+        except StopIteration as done:
+            report: Audit = done.value
+            return report
+
+
+def test_filtered_is_told_apart() -> None:
+    timed_out = Failed(FailureKind.CONNECT, "no connection in time", errno.ETIMEDOUT)
     with DNSServer(GOOD) as dns:
-        report = audit(
+        report = audit_failing_to_connect(
+            timed_out,
+            dns,
             policy=policy(connect_timeout=0.5),
+            domain=None,
             target="127.0.0.1:25",
             public_ip="127.0.0.1",
-            connect=silent,
             blocklists=(),
-            nameservers=[dns.host],
-            dns_port=dns.port,
         )
     check = report["outbound_smtp"]
     assert check.status is FAIL
@@ -215,22 +241,62 @@ def test_filtered_is_told_apart() -> None:
 
 
 def test_unreachable_is_told_apart() -> None:
-    def no_route(ip: str, port: int, timeout: float | None) -> socket.socket:
-        raise OSError(errno.ENETUNREACH, "Network is unreachable")
-
+    no_route = Failed(FailureKind.CONNECT, "Network is unreachable (errno 101)", errno.ENETUNREACH)
     with DNSServer(GOOD) as dns:
-        report = audit(
+        report = audit_failing_to_connect(
+            no_route,
+            dns,
             policy=policy(),
+            domain=None,
             target="[::1]:2525",
-            connect=no_route,
+            public_ip=None,
             blocklists=(),
-            nameservers=[dns.host],
-            dns_port=dns.port,
         )
     assert report["outbound_smtp"].summary.startswith("Unreachable")
     assert report.target is not None
     assert (report.target.address, report.target.port) == ("::1", 2525)
     assert report["public_ip"].status is UNKNOWN
+
+
+@needs_spf
+def test_aaudit_is_the_twin_of_audit(world: MailWorld) -> None:
+    with DNSServer(GOOD) as dns:
+        twin = asyncio.run(
+            aaudit(
+                policy=policy(),
+                target=world.address("mx.echo.test"),
+                nameservers=[dns.host],
+                dns_port=dns.port,
+                blocklists=("bl.test",),
+            )
+        )
+    report = run_audit(world)
+    assert [(c.name, c.status, c.summary) for c in twin.checks] == [
+        (c.name, c.status, c.summary) for c in report.checks
+    ]
+    assert twin.public_ip == report.public_ip == "127.0.0.1"
+
+
+def test_the_doctor_connects_from_the_policys_source_address(world: MailWorld) -> None:
+    # The conversation goes through the verifier's driver, which binds the source address.
+    report = run_audit(world, policy=policy(source_address="127.0.0.2"))
+    assert report["outbound_smtp"].status is PASS
+    assert "from 127.0.0.2" in report["outbound_smtp"].details[0]
+    assert report.public_ip == "127.0.0.2"  # the server named the address it saw
+
+
+def test_the_doctor_connects_through_the_policys_proxy(world: MailWorld) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    world.reset()
+    report = run_audit(
+        world, policy=policy(proxy=f"socks5://127.0.0.1:{closed}"), public_ip="127.0.0.1"
+    )
+    check = report["outbound_smtp"]
+    assert check.status is FAIL
+    assert "proxy" in check.summary
+    assert world.commands("mx.echo.test") == []  # never reached without the proxy
 
 
 def test_a_session_refused_at_connect_is_a_warning(world: MailWorld) -> None:

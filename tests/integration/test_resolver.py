@@ -440,10 +440,9 @@ def test_a_bad_name_server_is_a_policy_error() -> None:
         Resolver(nameservers=["not an address"])
 
 
-@pytest.mark.xfail(strict=True, reason="the doctor imports dnspython until it uses the resolver")
-def test_the_resolver_modules_import_no_dnspython() -> None:
+def test_the_resolver_modules_and_the_doctor_import_no_dnspython() -> None:
     code = (
-        "import sys, smtpcheck._resolver, smtpcheck.testing._resolver; "
+        "import sys, smtpcheck._resolver, smtpcheck.testing._resolver, smtpcheck._doctor; "
         "print(sorted(m for m in sys.modules if m == 'dns' or m.startswith('dns.')))"
     )
     out = subprocess.run(  # noqa: S603 - our own arguments

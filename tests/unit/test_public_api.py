@@ -16,7 +16,7 @@ PUBLIC = {
     "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError",
     "MailHost", "MailHostResolver", "MailHosts", "Policy", "PolicyError", "ProtocolError",
     "Reason", "RemoteProtocolError", "Reply", "Resolver", "Result", "SMTPCheckError",
-    "TLSMode", "TranscriptLine", "Verdict", "__version__", "audit", "averify",
+    "TLSMode", "TranscriptLine", "Verdict", "__version__", "aaudit", "audit", "averify",
     "averify_many", "parse_address", "verify", "verify_many",
 }  # fmt: skip
 
@@ -25,7 +25,7 @@ PUBLIC = {
 PURE = {
     "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
     "_verifier", "_admission",
-    "_errors", "_resolver/_plan", "_resolver/_protocols",
+    "_errors", "_literals", "_resolver/_plan", "_resolver/_protocols",
     "_rules", "_enrich_tlds", "protocol",
 }  # fmt: skip
 IO_MODULES = {"socket", "ssl", "asyncio", "selectors", "threading", "subprocess", "dns"}

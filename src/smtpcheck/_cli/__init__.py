@@ -11,7 +11,7 @@ Exit status:
   command again resumes.
 
 ``smtpcheck doctor`` has its own: 0 ready, 1 a check failed, 2 usage error, 3 something
-could not be checked (see :mod:`smtpcheck._doctor`).
+could not be checked (see :mod:`smtpcheck._doctor` and :mod:`smtpcheck._cli._doctor`).
 
 Results go out as they complete, one JSON line each, flushed at once, so that an
 interrupted or crashed run loses no finished result. Running ``smtpcheck verify -i IN -o
@@ -25,8 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from smtpcheck import _doctor
-from smtpcheck._cli import _demo, _verify
+from smtpcheck._cli import _demo, _doctor, _verify
 from smtpcheck._cli._args import (
     EXIT_INTERRUPTED,
     EXIT_NOT_ALL_DELIVERABLE,

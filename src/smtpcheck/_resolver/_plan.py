@@ -23,6 +23,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from smtpcheck._errors import PolicyError
+from smtpcheck._literals import is_ip
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 
 __all__ = [
@@ -331,12 +332,7 @@ def _mx(text: str) -> tuple[int, str]:
 def _is_ip_literal(name: str) -> bool:
     if not (name[-1:].isdigit() or ":" in name or name.startswith("[")):
         return False  # the common case, fast: a name whose last label is not a number
-    text = name.removeprefix("[").removesuffix("]")
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    return is_ip(name.removeprefix("[").removesuffix("]"))
 
 
 def _addresses(a: Answer, aaaa: Answer, *, prefer_ipv6: bool) -> tuple[tuple[str, ...], str | None]:
