@@ -38,7 +38,7 @@ from smtpcheck._errors import PolicyError
 from smtpcheck._policy import Policy
 from smtpcheck._probe import Action, Greeted, Outcome, greet
 from smtpcheck._resolver import Resolver
-from smtpcheck._resolver._plan import Answer, Kind, Query
+from smtpcheck._resolver._plan import Answer, Query
 from smtpcheck._verifier import PlanAction, PlanOutcome
 
 __all__ = ["Talk", "aaudit", "audit", "plan_audit"]
@@ -149,20 +149,6 @@ def _resolver(policy: Policy, nameservers: Sequence[str] | None, dns_port: int) 
     return Resolver(nameservers=nameservers, port=dns_port, timeout=policy.dns_timeout or 10.0)
 
 
-def _answer(resolver: Resolver, query: Query) -> Answer:
-    try:
-        return resolver.records(query.name, query.rdtype)
-    except PolicyError as exc:  # pragma: no cover - the checks ask valid names only
-        return Answer(Kind.FAILURE, detail=str(exc))
-
-
-async def _aanswer(resolver: Resolver, query: Query) -> Answer:
-    try:
-        return await resolver.arecords(query.name, query.rdtype)
-    except PolicyError as exc:  # pragma: no cover - the checks ask valid names only
-        return Answer(Kind.FAILURE, detail=str(exc))
-
-
 def audit(
     *,
     policy: Policy | None = None,
@@ -205,14 +191,8 @@ def audit(
     """
     policy = policy or Policy()
     helo = policy.helo_name or default_helo_name()
-    plan = plan_audit(
-        policy,
-        domain=domain,
-        target=target,
-        public_ip=public_ip,
-        blocklists=blocklists,
-        helo_name=helo,
-    )
+    plan = plan_audit(policy, domain=domain, target=target, public_ip=public_ip,
+                      blocklists=blocklists, helo_name=helo)  # fmt: skip
     resolver = _resolver(policy, nameservers, dns_port)
     try:
         step = next(plan)
@@ -221,7 +201,7 @@ def audit(
             if isinstance(step, Talk):
                 outcome = _sync.drive(step.steps, policy=policy, resolver=resolver)
             else:
-                outcome = tuple(_answer(resolver, query) for query in step)
+                outcome = tuple(resolver.records(q.name, q.rdtype) for q in step)
             step = plan.send(outcome)
     except StopIteration as stop:
         report: Audit = stop.value
@@ -244,14 +224,8 @@ async def aaudit(
     """
     policy = policy or Policy()
     helo = policy.helo_name or await asyncio.to_thread(default_helo_name)
-    plan = plan_audit(
-        policy,
-        domain=domain,
-        target=target,
-        public_ip=public_ip,
-        blocklists=blocklists,
-        helo_name=helo,
-    )
+    plan = plan_audit(policy, domain=domain, target=target, public_ip=public_ip,
+                      blocklists=blocklists, helo_name=helo)  # fmt: skip
     resolver = _resolver(policy, nameservers, dns_port)
     try:
         step = next(plan)
@@ -260,7 +234,9 @@ async def aaudit(
             if isinstance(step, Talk):
                 outcome = await _async.drive(step.steps, policy=policy, resolver=resolver)
             else:
-                outcome = tuple(await asyncio.gather(*(_aanswer(resolver, q) for q in step)))
+                outcome = tuple(
+                    await asyncio.gather(*(resolver.arecords(q.name, q.rdtype) for q in step))
+                )
             step = plan.send(outcome)
     except StopIteration as stop:
         report: Audit = stop.value

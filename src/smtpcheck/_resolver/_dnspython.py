@@ -6,18 +6,17 @@ module is imported, so that ``import smtpcheck`` stays cheap.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from smtpcheck._errors import PolicyError
-from smtpcheck._mailhosts import MailHosts
-from smtpcheck._resolver._plan import RDTYPES, Answer, Kind, Query, check_domain, plan_mail_hosts
+from smtpcheck._resolver._driver import PlanResolver
+from smtpcheck._resolver._plan import RDTYPES, Answer, Kind, Query, check_domain
 
 if TYPE_CHECKING:
     import dns.asyncresolver
@@ -37,8 +36,13 @@ MAX_NEGATIVE_TTL = 10_800.0
 #: RFC 2308 §7.1: a server failure may be cached, for five minutes at most.
 MAX_FAILURE_TTL = 300.0
 
+# Every question is asked once, for its own name: no search list, no exception for an
+# empty answer (it is data: NODATA).
+_ONCE: dict[str, Any] = {"raise_on_no_answer": False, "search": False}
+_Engines = tuple["dns.resolver.Resolver", "dns.asyncresolver.Resolver"]
 
-class Resolver:
+
+class Resolver(PlanResolver):
     """Finds a domain's mail hosts with dnspython, with a shared TTL-honouring cache.
 
     The resolver owns its dnspython resolvers (one blocking, one asyncio), made when it
@@ -103,7 +107,7 @@ class Resolver:
         self._cache = _Cache(cache_size, clock) if cache else None
         self._rng = random.Random()
         self._lock = threading.Lock()
-        self._dns: tuple[dns.resolver.Resolver, dns.asyncresolver.Resolver] | None = None
+        self._dns: _Engines | None = None
         if self._nameservers is not None:
             self._engines()  # a bad name server address is the caller's error: say it now
 
@@ -115,70 +119,6 @@ class Resolver:
         """Forget every cached answer."""
         if self._cache is not None:
             self._cache.clear()
-
-    def mail_hosts(
-        self,
-        ascii_domain: str,
-        *,
-        lifetime: float | None = None,
-        prefer_ipv6: bool = False,
-        max_hosts: int | None = None,
-        spf: bool = False,
-        dmarc: bool = False,
-    ) -> MailHosts:
-        """Return where mail for a domain goes, blocking.
-
-        MX hosts come sorted by preference, equal preferences in random order (RFC 5321
-        §5.1), each with its addresses (IPv4 first unless ``prefer_ipv6``). A domain
-        without MX records but with an address is its own implicit MX. DNS trouble is
-        data: a :class:`MailHosts` whose status says what happened, never an exception.
-
-        Args:
-            ascii_domain: The domain in A-labels (``xn--...``), as the address module
-                normalises it; a trailing dot is allowed.
-            lifetime: Seconds the whole look-up (all its queries) may take; None for the
-                resolver's ``timeout``.
-            prefer_ipv6: List each host's IPv6 addresses before its IPv4 ones.
-            max_hosts: At most this many hosts in the answer; None for all. MX hosts
-                without an address do not count, so a dead first MX hides no live one.
-            spf: Also fetch the domain's SPF record.
-            dmarc: Also fetch the domain's DMARC record (``_dmarc.<domain>``).
-
-        Returns:
-            The domain's mail hosts, or why there are none.
-
-        Raises:
-            PolicyError: The domain is not ASCII, not a valid DNS name, or an argument
-                is out of range.
-        """
-        deadline = time.monotonic() + self._lifetime(lifetime)
-        plan = self._plan(ascii_domain, prefer_ipv6, max_hosts, spf, dmarc)
-        return _drive(plan, lambda queries: tuple(self._ask(q, deadline) for q in queries))
-
-    async def amail_hosts(
-        self,
-        ascii_domain: str,
-        *,
-        lifetime: float | None = None,
-        prefer_ipv6: bool = False,
-        max_hosts: int | None = None,
-        spf: bool = False,
-        dmarc: bool = False,
-    ) -> MailHosts:
-        """Return where mail for a domain goes, with asyncio.
-
-        The same look-up as :meth:`mail_hosts`; queries that do not depend on each other
-        (the A and AAAA records of all MX hosts) run concurrently.
-        """
-        deadline = time.monotonic() + self._lifetime(lifetime)
-        plan = self._plan(ascii_domain, prefer_ipv6, max_hosts, spf, dmarc)
-        try:
-            queries = next(plan)
-            while True:
-                answers = await asyncio.gather(*(self._aask(q, deadline) for q in queries))
-                queries = plan.send(tuple(answers))
-        except StopIteration as stop:
-            return cast("MailHosts", stop.value)
 
     def records(self, name: str, rdtype: str, *, lifetime: float | None = None) -> Answer:
         """Ask one question (A, AAAA, MX, TXT or PTR), blocking, through the cache.
@@ -198,30 +138,9 @@ class Resolver:
         query = _query(name, rdtype)
         return await self._aask(query, time.monotonic() + self._lifetime(lifetime))
 
-    def _lifetime(self, lifetime: float | None) -> float:
-        if lifetime is None:
-            return self._timeout
-        if lifetime <= 0:
-            raise PolicyError(f"lifetime must be positive, not {lifetime!r}")
-        return lifetime
-
-    def _plan(
-        self, ascii_domain: str, prefer_ipv6: bool, max_hosts: int | None, spf: bool, dmarc: bool
-    ) -> Generator[tuple[Query, ...], tuple[Answer, ...], MailHosts]:
-        if max_hosts is not None and max_hosts < 1:
-            raise PolicyError(f"max_hosts must be at least 1 or None, not {max_hosts!r}")
-        return plan_mail_hosts(
-            check_domain(ascii_domain),
-            prefer_ipv6=prefer_ipv6,
-            max_hosts=max_hosts,
-            spf=spf,
-            dmarc=dmarc,
-            rng=self._rng,
-        )
-
     # -- dnspython, made on first use ----------------------------------------------------
 
-    def _engines(self) -> tuple[dns.resolver.Resolver, dns.asyncresolver.Resolver] | str:
+    def _engines(self) -> _Engines | str:
         """The two dnspython resolvers, or why the system's configuration is unusable."""
         with self._lock:
             if self._dns is not None:
@@ -263,30 +182,33 @@ class Resolver:
     # -- the two drivers' I/O: one query each, through the cache -------------------------
 
     def _ask(self, query: Query, deadline: float) -> Answer:
-        cached = self._cache.get(query) if self._cache is not None else None
-        if cached is not None:
-            return cached
-        engines = self._engines()
-        if isinstance(engines, str):
-            return Answer(Kind.FAILURE, detail=engines)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return _out_of_time(query)
+        ready = self._ready(query, deadline)
+        if isinstance(ready, Answer):
+            return ready
         import dns.exception  # noqa: PLC0415 - loaded by _engines already
 
         try:
-            answer = engines[0].resolve(
-                _qname(query),
-                query.rdtype,
-                raise_on_no_answer=False,
-                lifetime=remaining,
-                search=False,
-            )
+            answer = ready[0][0].resolve(_qname(query), query.rdtype, lifetime=ready[1], **_ONCE)
         except dns.exception.DNSException as exc:
             return self._remember(query, _from_exception(query, exc, self._failure_ttl))
         return self._remember(query, _from_answer(query, answer))
 
     async def _aask(self, query: Query, deadline: float) -> Answer:
+        ready = self._ready(query, deadline)
+        if isinstance(ready, Answer):
+            return ready
+        import dns.exception  # noqa: PLC0415 - loaded by _engines already
+
+        try:
+            answer = await ready[0][1].resolve(
+                _qname(query), query.rdtype, lifetime=ready[1], **_ONCE
+            )
+        except dns.exception.DNSException as exc:
+            return self._remember(query, _from_exception(query, exc, self._failure_ttl))
+        return self._remember(query, _from_answer(query, answer))
+
+    def _ready(self, query: Query, deadline: float) -> Answer | tuple[_Engines, float]:
+        """The cached or known answer, or the engines and the time left to ask."""
         cached = self._cache.get(query) if self._cache is not None else None
         if cached is not None:
             return cached
@@ -296,36 +218,12 @@ class Resolver:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return _out_of_time(query)
-        import dns.exception  # noqa: PLC0415 - loaded by _engines already
-
-        try:
-            answer = await engines[1].resolve(
-                _qname(query),
-                query.rdtype,
-                raise_on_no_answer=False,
-                lifetime=remaining,
-                search=False,
-            )
-        except dns.exception.DNSException as exc:
-            return self._remember(query, _from_exception(query, exc, self._failure_ttl))
-        return self._remember(query, _from_answer(query, answer))
+        return engines, remaining
 
     def _remember(self, query: Query, answer: Answer) -> Answer:
         if self._cache is not None:
             self._cache.put(query, answer)
         return answer
-
-
-def _drive(
-    plan: Generator[tuple[Query, ...], tuple[Answer, ...], MailHosts],
-    ask: Callable[[tuple[Query, ...]], tuple[Answer, ...]],
-) -> MailHosts:
-    try:
-        queries = next(plan)
-        while True:
-            queries = plan.send(ask(queries))
-    except StopIteration as stop:
-        return cast("MailHosts", stop.value)
 
 
 def _query(name: str, rdtype: str) -> Query:
