@@ -32,7 +32,7 @@ class MailHostResolver(Protocol):
         spf: bool = False,
         dmarc: bool = False,
     ) -> MailHosts:
-        """Return where mail for ``ascii_domain`` goes (see :meth:`smtpcheck.Resolver.mail_hosts`).
+        """Return where mail for ``ascii_domain`` goes (see :meth:`~smtpcheck.Resolver.mail_hosts`).
 
         DNS trouble is an answer (a :class:`~smtpcheck.MailHosts` whose status says so),
         not an exception.
@@ -57,5 +57,8 @@ class AsyncMailHostResolver(Protocol):
         spf: bool = False,
         dmarc: bool = False,
     ) -> MailHosts:
-        """Return where mail for ``ascii_domain`` goes (see :meth:`smtpcheck.Resolver.amail_hosts`)."""
+        """Return where mail for ``ascii_domain`` goes.
+
+        See :meth:`smtpcheck.Resolver.amail_hosts`.
+        """
         ...
