@@ -187,8 +187,9 @@ class Resolver(PlanResolver):
             return ready
         import dns.exception  # noqa: PLC0415 - loaded by _engines already
 
+        (engine, _), remaining = ready
         try:
-            answer = ready[0][0].resolve(_qname(query), query.rdtype, lifetime=ready[1], **_ONCE)
+            answer = engine.resolve(_qname(query), query.rdtype, lifetime=remaining, **_ONCE)
         except dns.exception.DNSException as exc:
             return self._remember(query, _from_exception(query, exc, self._failure_ttl))
         return self._remember(query, _from_answer(query, answer))
@@ -199,10 +200,9 @@ class Resolver(PlanResolver):
             return ready
         import dns.exception  # noqa: PLC0415 - loaded by _engines already
 
+        (_, engine), remaining = ready
         try:
-            answer = await ready[0][1].resolve(
-                _qname(query), query.rdtype, lifetime=ready[1], **_ONCE
-            )
+            answer = await engine.resolve(_qname(query), query.rdtype, lifetime=remaining, **_ONCE)
         except dns.exception.DNSException as exc:
             return self._remember(query, _from_exception(query, exc, self._failure_ttl))
         return self._remember(query, _from_answer(query, answer))

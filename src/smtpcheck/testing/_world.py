@@ -159,10 +159,14 @@ class MailWorld:
         self._states: list[ServerState] = []
         self._resolver = WorldResolver(self)
         self._port: int | None = None
+        # The zone, computed once after the last change (servers and domains are added
+        # before the world starts, and its records carry no port).
+        self._zone_memo: tuple[dict[str, list[tuple[str, str]]], frozenset[str]] | None = None
 
     # -- building ----------------------------------------------------------------------
 
     def _add(self, info: ServerInfo, domains: Iterable[str], preference: int, mx: bool) -> None:
+        self._zone_memo = None
         if self._thread is not None:
             raise RuntimeError("add servers before the world starts")
         if info.name in self._servers:
@@ -296,6 +300,7 @@ class MailWorld:
             ...     .add_domain("nullmx.test", status=DomainStatus.NULL_MX)
             ...     .add_domain("broken.test", status=DomainStatus.DNS_FAILURE))
         """
+        self._zone_memo = None
         record = self._domains.setdefault(domain.lower().rstrip("."), _Domain())
         record.status = status
         start = len(record.mx)
@@ -618,7 +623,8 @@ class MailWorld:
         failing = frozenset(
             d for d, r in self._domains.items() if r.status is DomainStatus.DNS_FAILURE
         )
-        return records, failing
+        self._zone_memo = (records, failing)
+        return self._zone_memo
 
     def _mail_port(self, host: MailHost) -> int | None:
         """The port of the server behind a mail host the world's DNS named."""
