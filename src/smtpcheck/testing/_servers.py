@@ -531,8 +531,12 @@ class RawScript:
     Attributes:
         greeting: Bytes sent at connect.
         reply: Bytes sent in answer to every line received (with ``end=HANG``).
+        replies: Bytes sent in answer to the first lines received, one entry per line
+            in turn (with ``end=HANG``); the lines after them get ``reply``.
         repeat: Bytes sent forever after the greeting (an endless reply).
         end: What to do after the greeting.
+        trickle: Seconds between two bytes: everything the server sends goes out one
+            byte at a time (a tarpit that keeps every single read short).
 
     Example:
         >>> RawScript.reset_mid_reply().end
@@ -541,8 +545,10 @@ class RawScript:
 
     greeting: bytes = b""
     reply: bytes | None = None
+    replies: tuple[bytes, ...] = ()
     repeat: bytes | None = None
     end: RawEnd = RawEnd.HANG
+    trickle: float = 0.0
 
     @classmethod
     def garbage(cls) -> RawScript:
@@ -594,9 +600,19 @@ class RawServer:
         self.connections.add(transport)
         session = self.recorder.open(self.name)
         script = self.script
+
+        async def send(data: bytes) -> None:
+            if not script.trickle:
+                writer.write(data)
+                await writer.drain()
+                return
+            for index in range(len(data)):
+                await asyncio.sleep(script.trickle)
+                writer.write(data[index : index + 1])
+                await writer.drain()
+
         try:
-            writer.write(script.greeting)
-            await writer.drain()
+            await send(script.greeting)
             if script.repeat is not None:
                 while not transport.is_closing():
                     writer.write(script.repeat * 64)
@@ -608,12 +624,13 @@ class RawServer:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 transport.abort()
             else:
+                answers = iter(script.replies)
                 while line := await reader.readline():
                     text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
                     self.recorder.line(Command(server=self.name, session=session, line=text))
-                    if script.reply is not None:
-                        writer.write(script.reply)
-                        await writer.drain()
+                    answer = next(answers, script.reply)
+                    if answer is not None:
+                        await send(answer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
