@@ -13,7 +13,8 @@ from typing import Literal
 
 from smtpcheck._address import parse_address
 from smtpcheck._enrich import AddressList
-from smtpcheck._errors import InvalidAddress, PolicyError
+from smtpcheck._errors import InvalidAddress, LocalProtocolError, PolicyError
+from smtpcheck.protocol import Ehlo, Helo, MailFrom
 
 __all__ = ["Policy", "TLSMode"]
 
@@ -149,6 +150,8 @@ class Policy:
     greylist_delay: float = 300.0
     rate_limit_retries: int = 1
     rate_limit_delay: float = 5.0
+    # mail_from as MAIL FROM sends it (A-labels), computed by __post_init__.
+    _reverse_path: str = dataclasses.field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.port, bool) or not isinstance(self.port, int):
@@ -193,12 +196,22 @@ class Policy:
         self._check_identity()
 
     def _check_identity(self) -> None:
-        """Check that the HELO name and MAIL FROM are what the wire accepts."""
+        """Check the HELO name and MAIL FROM with the rules the wire applies to them.
+
+        The commands themselves are the judges: a value that :class:`~smtpcheck.protocol.Ehlo`,
+        :class:`~smtpcheck.protocol.Helo` or :class:`~smtpcheck.protocol.MailFrom` would
+        refuse later, in every session, is refused here, once.
+        """
         helo = self.helo_name
-        if helo is not None and (
-            not helo or not helo.isascii() or not helo.isprintable() or " " in helo
-        ):
-            raise PolicyError(f"helo_name must be a host name or an address literal, not {helo!r}")
+        if helo is not None:
+            try:
+                Ehlo(helo)
+                Helo(helo)
+            except LocalProtocolError as error:
+                raise PolicyError(
+                    f"helo_name must be a host name or an address literal: {error}"
+                ) from None
+        path = ""
         if self.mail_from:
             try:
                 sender = parse_address(
@@ -211,11 +224,30 @@ class Policy:
                 raise PolicyError(f"mail_from is not a usable address: {error}") from None
             if sender.requires_smtputf8:
                 raise PolicyError("mail_from must be ASCII, so that every server takes it")
+            # An IDN domain goes out in A-labels, which every server takes.
+            path = sender.smtp_path
+            try:
+                MailFrom(path)
+            except LocalProtocolError as error:
+                raise PolicyError(f"mail_from cannot be sent: {error}") from None
+        object.__setattr__(self, "_reverse_path", path)
 
     @property
     def implicit(self) -> bool:
         """Whether TLS starts as soon as the connection opens."""
         return self.port == 465 if self.implicit_tls is None else self.implicit_tls
+
+    @property
+    def reverse_path(self) -> str:
+        """The reverse-path that ``MAIL FROM`` sends, its domain in A-labels.
+
+        It is :attr:`mail_from` as the wire takes it; ``""`` (the null reverse-path) by
+        default.
+
+        >>> Policy(mail_from="bounce@bücher.example").reverse_path
+        'bounce@xn--bcher-kva.example'
+        """
+        return self._reverse_path
 
     @property
     def check_certificate(self) -> bool:

@@ -542,7 +542,7 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
     # The transaction: MAIL FROM, RCPT TO the first recipient, the catch-all probe right
     # after it (a server that refuses a second RCPT has answered the real one already),
     # the other recipients, QUIT.
-    mail = MailFrom(policy.mail_from, smtputf8=needs_utf8)
+    mail = MailFrom(policy.reverse_path, smtputf8=needs_utf8)
     rcpts = [RcptTo(r.smtp_path) for r in recipients]
     probe_at = None
     if random_local_part is not None:

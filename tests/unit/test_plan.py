@@ -196,6 +196,13 @@ def test_mail_from_is_the_policy_sender() -> None:
     assert "MAIL FROM:<bounce@verifier.example.net>" in server.received
 
 
+def test_an_idn_sender_goes_out_in_a_labels() -> None:
+    net, server = one_server(FakeServer(ehlo=EHLO_PLAIN))
+    result = verify("alice@example.test", net, POLICY.replace(mail_from="me@bücher.example"))
+    assert result.verdict is V.DELIVERABLE
+    assert "MAIL FROM:<me@xn--bcher-kva.example>" in server.received
+
+
 def test_smtputf8_needed_and_missing() -> None:
     net, server = one_server(FakeServer(ehlo=EHLO_PLAIN))
     result = verify("jörg@example.test", net)

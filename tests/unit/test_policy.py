@@ -58,11 +58,36 @@ def test_tls_settings(changes: dict[str, object], implicit: bool, checked: bool)
         ({"helo_name": "hötel.example"}, "helo_name must be a host name"),
         ({"mail_from": "not an address"}, "mail_from is not a usable address"),
         ({"mail_from": "jörg@example.net"}, "mail_from must be ASCII"),
+        # The wire's own rules (issue 18): what EHLO/HELO and MAIL FROM would refuse in
+        # every session is refused once, here.
+        ({"helo_name": "a" * 506}, "helo_name must be .* longer than 512"),
+        ({"helo_name": "mx." + "a" * 503}, "helo_name must be .* longer than 512"),
+        ({"mail_from": '"a<b"@example.com'}, "mail_from cannot be sent: .* '<' or '>'"),
+        ({"mail_from": '"a>b"@example.com'}, "mail_from cannot be sent: .* '<' or '>'"),
     ],
 )
 def test_refusals(changes: dict[str, object], message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         Policy(**changes)  # type: ignore[arg-type]
+
+
+def test_the_longest_helo_name_the_wire_takes() -> None:
+    assert Policy(helo_name="a" * 505).helo_name == "a" * 505  # "EHLO " + 505 + CRLF = 512
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "path"),
+    [
+        ("", ""),
+        ("bounce@verifier.example.net", "bounce@verifier.example.net"),
+        ("me@exämple.org", "me@xn--exmple-cua.org"),
+        ("me@BÜCHER.example", "me@xn--bcher-kva.example"),
+        ('"john doe"@example.org', '"john doe"@example.org'),
+    ],
+)
+def test_reverse_path_is_what_mail_from_sends(mail_from: str, path: str) -> None:
+    assert Policy(mail_from=mail_from).reverse_path == path
+    assert Policy(mail_from=mail_from).replace(port=587).reverse_path == path
 
 
 def test_replace_validates_again() -> None:
