@@ -60,6 +60,8 @@ class FakeServer:
     silent: bool = False  # never sends anything
     close_after_rcpts: int | None = None  # hang up after answering this many RCPTs
     max_rcpts: int | None = None  # 452 4.5.3 after this many RCPTs in a session
+    reply_delay: float = 0.0  # seconds (of the fake clock) before each reply
+    trickle: float = 0.0  # seconds (of the fake clock) before each byte
     received: list[str] = field(default_factory=list)
     sessions: int = 0
 
@@ -158,9 +160,22 @@ def run_plan(steps: Generator[PlanAction, PlanOutcome, T], net: Network) -> T:  
                         closed = True
                 outcome = Sent()
             elif isinstance(action, Receive):
-                if queue:
-                    outcome = Received(b"".join(queue))
-                    queue.clear()
+                wait = server.trickle or server.reply_delay if server and queue else 0.0
+                if queue and action.timeout is not None and wait > action.timeout:
+                    net.now += action.timeout
+                    outcome = Failed(FailureKind.TIMEOUT, "no reply in time")
+                elif queue:
+                    net.now += wait
+                    assert server is not None
+                    if server.trickle:  # one byte per read
+                        data = b"".join(queue)
+                        queue[:] = [data[1:]] if data[1:] else []
+                        outcome = Received(data[:1])
+                    elif server.reply_delay:  # one reply per read
+                        outcome = Received(queue.pop(0))
+                    else:
+                        outcome = Received(b"".join(queue))
+                        queue.clear()
                 elif closed:
                     outcome = Received(b"")
                 else:

@@ -266,6 +266,50 @@ class _Conversation:
             self.fail(Stop.TIMEOUT, "the verification's time budget ran out")
         return left if step is None else min(step, left)
 
+    def reply_wait(self, until: float | None) -> float | None:
+        """The time to wait for the rest of a reply due by *until* (and the budget)."""
+        if until is None:
+            return self.budget(None)
+        left = until - self.clock()
+        if left <= 0:
+            detail = self.timeout_detail(until)
+            self.note("*", f"timeout failed: {detail}")
+            self.fail(Stop.TIMEOUT, detail)
+        return self.budget(left)
+
+    def timeout_detail(self, until: float | None) -> str:
+        """Which limit a read that timed out ran into."""
+        now = self.clock()
+        binding = until is not None and (self.deadline is None or until <= self.deadline)
+        if binding and until is not None and now >= until:
+            return (
+                f"no reply in time (reply_timeout, {self.policy.reply_timeout:g} s, "
+                "bounds each whole reply)"
+            )
+        if self.deadline is not None and now >= self.deadline:
+            return "the verification's time budget ran out"
+        return "no reply in time"
+
+    def reply_due(self) -> float | None:
+        """When the reply we start waiting for now must be complete.
+
+        ``reply_timeout`` is a deadline for the whole reply, however slowly its bytes
+        trickle in, not a limit on each read.
+        """
+        step = self.policy.reply_timeout
+        return None if step is None else self.clock() + step
+
+    def out_of_step(self, detail: str) -> None:
+        """Stop: the server answered out of turn.
+
+        No reply of this session can be trusted to answer the command it was paired
+        with, so none is kept.
+        """
+        self.note("*", f"protocol error: {detail}")
+        self.report.answers.clear()
+        self.report.random_reply = None
+        self.fail(Stop.PROTOCOL_ERROR, f"the server broke the SMTP protocol: {detail}")
+
     def note(self, direction: str, text: str, at: float | None = None) -> None:
         if self.keep_transcript:
             when = self.clock() - self.started if at is None else at
@@ -299,6 +343,8 @@ class _Conversation:
         for command in commands:
             try:
                 wire = self.conn.send(command)
+            except RemoteProtocolError as exc:  # replies waiting that nobody asked for
+                self.out_of_step(str(exc))
             except LocalProtocolError as exc:
                 self.fail(Stop.PROTOCOL_ERROR, f"cannot send {type(command).__name__}: {exc}")
             data += wire
@@ -311,9 +357,12 @@ class _Conversation:
         """Wait for the next *count* replies (the greeting counts as one).
 
         With *partial*, a server that closes the connection early gives the replies that
-        arrived before it did instead of a failure.
+        arrived before it did (perhaps none) instead of a failure.
+
+        Each reply must be complete within ``reply_timeout`` of when its wait began.
         """
         replies: list[Reply] = []
+        until = self.reply_due()
         while len(replies) < count:
             try:
                 event = self.conn.next_event()
@@ -321,8 +370,10 @@ class _Conversation:
                 self.note("*", f"protocol error: {exc}")
                 self.fail(Stop.PROTOCOL_ERROR, f"the server broke the SMTP protocol: {exc}")
             if event is NEED_DATA:
-                timeout = self.budget(self.policy.reply_timeout)
-                outcome = self.check((yield Receive(timeout)))
+                outcome = yield Receive(self.reply_wait(until))
+                if isinstance(outcome, Failed) and outcome.kind is FailureKind.TIMEOUT:
+                    outcome = Failed(FailureKind.TIMEOUT, self.timeout_detail(until))
+                outcome = self.check(outcome)
                 assert isinstance(outcome, Received)  # noqa: S101 - the drivers' contract
                 try:
                     self.conn.receive_data(outcome.data)
@@ -332,7 +383,7 @@ class _Conversation:
                     self.note("*", "the server closed the connection")
                 continue
             if isinstance(event, ConnectionClosed):
-                if partial and replies:
+                if partial:
                     return replies
                 self.fail(
                     Stop.IO_FAILED, f"the server closed the connection during {self.report.phase}"
@@ -343,7 +394,27 @@ class _Conversation:
                 separator = " " if number == last else "-"
                 self.note("<", f"{event.reply.code}{separator}{line}".rstrip())
             replies.append(event.reply)
+            until = self.reply_due()
         return replies
+
+    def check_in_step(self) -> None:
+        """Make sure no reply beyond those asked for is waiting.
+
+        One would mean that the replies were paired with the wrong commands.
+        """
+        try:
+            self.conn.next_event()
+        except RemoteProtocolError as exc:
+            self.out_of_step(str(exc))
+
+    def check_quit_reply(self, reply: Reply) -> None:
+        """Make sure QUIT's reply is one that QUIT can get.
+
+        QUIT is answered ``221`` (RFC 5321 §4.3.2), or ``421`` by a server closing
+        anyway; a refusal means that the replies ran behind the commands.
+        """
+        if not (reply.code == 421 or 200 <= reply.code < 300):
+            self.out_of_step(f"QUIT answered {reply.code}: the replies are out of step")
 
     def ask(self, phase: str, command: Command) -> Generator[Action, Outcome, Reply]:
         """Send one command and wait for its reply."""
@@ -352,45 +423,58 @@ class _Conversation:
         (reply,) = yield from self.receive(1)
         return reply
 
-    def quit(self) -> _Plan:
-        """Say QUIT, wait briefly for its reply, close. Failures here change nothing."""
+    def quit(self, *, strict: bool = False) -> _Plan:
+        """Say QUIT, wait briefly for its reply, close. Failures here change nothing.
+
+        With *strict* (after the recipients were answered), a reply that shows the
+        server answering out of step (waiting before QUIT, or a refusal of QUIT) makes
+        the session a protocol error.
+        """
         if self.conn.state in (State.HELLO, State.READY, State.TRANSACTION, State.REFUSED):
             try:
                 wire = self.conn.send(Quit())
+            except RemoteProtocolError as exc:
+                if strict:
+                    self.out_of_step(str(exc))
+                wire = b""
             except LocalProtocolError:  # replies still pending on a server without pipelining
                 wire = b""
             if wire:
                 self.note(">", "QUIT")
                 if isinstance((yield Send(wire)), Sent):
-                    yield from self.drain_quit()
+                    reply = yield from self.drain_quit()
+                    if strict and reply is not None:
+                        self.check_quit_reply(reply)
         yield Close()
 
-    def drain_quit(self) -> _Plan:
+    def drain_quit(self) -> Generator[Action, Outcome, Reply | None]:
         """Read until QUIT's reply or the end, within a short time (``QUIT_TIMEOUT``).
 
-        Whatever the server does here (answers, closes, stays silent, garbles), the
-        conversation's findings stand: QUIT is politeness, and its reply decides nothing.
+        Whatever the server does here (closes, stays silent, garbles), the
+        conversation's findings stand: QUIT is politeness. Its reply, when one comes, is
+        returned, so that a caller holding answers can check that it is QUIT's own
+        (:meth:`check_quit_reply`).
         """
         while True:
             try:
                 event = self.conn.next_event()
             except RemoteProtocolError:
-                return
+                return None
             if event is not NEED_DATA:
                 if isinstance(event, Response) and isinstance(event.command, Quit):
                     self.note("<", str(event.reply))
-                    return
+                    return event.reply
                 if isinstance(event, ConnectionClosed):
-                    return
+                    return None
                 continue
             left = self.deadline - self.clock() if self.deadline is not None else QUIT_TIMEOUT
             outcome = yield Receive(max(0.0, min(QUIT_TIMEOUT, left)))
             if not isinstance(outcome, Received):
-                return
+                return None
             try:
                 self.conn.receive_data(outcome.data)
             except RemoteProtocolError:
-                return
+                return None
 
 
 def converse(
@@ -551,15 +635,27 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
     report.phase = "mail"
     if extensions.pipelining:
         yield from conv.send([mail, *rcpts, Quit()])
-        # QUIT's reply is not waited for like the others: once the RCPT answers are in, a
-        # server that never answers QUIT costs a short grace (drain_quit), not the result.
-        replies = yield from conv.receive(1 + len(rcpts), partial=True)
-        mail_reply, rcpt_replies = replies[0], replies[1:]
+        (mail_reply,) = yield from conv.receive(1)
         if not mail_reply.is_positive:
             conv.fail(Stop.REFUSED, "the server refused our MAIL FROM", mail_reply)
         report.phase = "rcpt"
-        _record_answers(report, rcpt_replies, probe_at)
-        yield from conv.drain_quit()
+        # Each answer is kept as it arrives: a session that runs out of time, or is
+        # dropped, still reports the recipients it had answered.
+        rcpt_replies = []
+        for _ in rcpts:
+            got = yield from conv.receive(1, partial=True)
+            if not got:
+                break  # the server closed: the rest are unanswered
+            rcpt_replies.extend(got)
+            _record_answers(report, rcpt_replies, probe_at)
+        if len(rcpt_replies) == len(rcpts):
+            # QUIT's reply is not waited for like the others: a server that never
+            # answers QUIT costs a short grace (drain_quit), not the result. One that
+            # answers shows whether its replies kept step with the commands.
+            quit_reply = yield from conv.drain_quit()
+            if quit_reply is not None:
+                conv.check_quit_reply(quit_reply)
+                conv.check_in_step()
         yield Close()
         return
 
@@ -576,7 +672,7 @@ def _converse(  # noqa: PLR0915 - one step after the other, on purpose
         if reply.code == 421:
             break  # the server is closing the session
     report.phase = "rcpt"
-    yield from conv.quit()
+    yield from conv.quit(strict=True)
 
 
 def _record_answers(report: SessionReport, replies: Sequence[Reply], probe_at: int | None) -> None:

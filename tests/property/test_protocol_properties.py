@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,30 +57,67 @@ def test_any_split_of_the_stream_gives_the_same_events(
     greeting: p.Reply, answers: list[p.Reply], cuts: list[int], bare_lf: bool
 ) -> None:
     greeting = p.Reply(220, greeting.lines)
-    stream = p.format_reply(greeting) + b"".join(map(p.format_reply, answers))
+    # Each reply's bytes arrive after the command it answers was sent (no PIPELINING:
+    # one command at a time); how they are cut into reads is Hypothesis's choice.
+    wires = [p.format_reply(r) for r in (greeting, *answers)]
     if bare_lf:
-        stream = stream.replace(b"\r\n", b"\n")
+        wires = [w.replace(b"\r\n", b"\n") for w in wires]
     commands = [p.Rset() for _ in answers]
 
-    def run(chunks: list[bytes]) -> list[p.Event]:
+    def run(cut: bool) -> list[p.Event]:
         conn = p.ClientConnection()
-        feed = iter([*chunks, b""])
+        reads = [split(w, cuts) if cut else [w] for w in wires]
+        feed = iter(reads[0])
         out: list[p.Event] = []
         while not out or not isinstance(out[-1], p.ConnectionClosed):
             event = conn.next_event()
             if event is p.NEED_DATA:
-                conn.receive_data(next(feed))
+                conn.receive_data(next(feed, b""))
                 continue
             out.append(event)
             if len(out) <= len(commands):  # one command at a time: no PIPELINING
                 conn.send(commands[len(out) - 1])
+                feed = iter(reads[len(out)])
         return out
 
-    whole = run([stream])
-    assert whole == run(split(stream, cuts))
+    whole = run(cut=False)
+    assert whole == run(cut=True)
     assert whole[0] == p.Greeting(greeting)
     assert [e.reply for e in whole[1:-1]] == answers  # type: ignore[union-attr]
     assert whole[-1] == p.ConnectionClosed()
+
+
+@given(
+    answers=st.lists(replies.filter(lambda r: r.code != 421), min_size=1, max_size=6),
+    cuts=st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_replies_sent_ahead_of_their_commands_are_refused(
+    answers: list[p.Reply], cuts: list[int]
+) -> None:
+    # The greeting and every reply sent at once, before any command, read in any cuts:
+    # a reply is paired with a command only when it was still unread as the command
+    # went out, which a client cannot tell from a good server: only when every reply
+    # ended a read. Anything else is refused as soon as it is seen.
+    wires = [b"220 hi\r\n", *map(p.format_reply, answers)]
+    stream = b"".join(wires)
+    chunks = split(stream, cuts)
+    conn = p.ClientConnection()
+    feed = iter(chunks)
+    reply_ends = set(itertools.accumulate(map(len, wires)))
+    if reply_ends <= set(itertools.accumulate(map(len, chunks))):
+        return  # every reply ended a read: as from a good server
+
+    def talk() -> None:
+        while True:
+            event = conn.next_event()
+            if event is p.NEED_DATA:
+                conn.receive_data(next(feed))
+                continue
+            conn.send(p.Rset())
+
+    with pytest.raises(RemoteProtocolError, match="no command pending"):
+        talk()
+    assert conn.state is p.State.ERROR
 
 
 anything = st.text(max_size=80) | st.sampled_from(

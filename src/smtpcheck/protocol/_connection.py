@@ -40,7 +40,11 @@ class ClientConnection:
         conn.next_event()                 # Greeting(reply=Reply(220, ...))
         sock.sendall(conn.send(Ehlo("client.example.org")))
 
-    Replies are paired in order with the commands awaiting them (:attr:`pending`).
+    Replies are paired in order with the commands awaiting them (:attr:`pending`). A
+    reply nobody asked for is an error, never paired with a later command: bytes beyond
+    the replies of the pending commands (:meth:`next_event`), and bytes already received
+    when a command is sent with none pending (:meth:`send`), as from a server that sends
+    its replies before the commands they answer.
     Several commands may be in flight only when the EHLO reply offered ``PIPELINING``,
     and never after ``EHLO``, ``HELO``, ``STARTTLS``, ``NOOP`` or ``QUIT`` (RFC 2920
     §3.1): those must wait for their reply before anything else is sent.
@@ -216,11 +220,16 @@ class ClientConnection:
                 did not offer what it needs (``STARTTLS``, ``PIPELINING``, ``SMTPUTF8``,
                 ``SIZE``, ``8BITMIME``, ``BINARYMIME``), a non-ASCII ``RCPT TO`` in a
                 transaction without ``SMTPUTF8``, or the connection is in ERROR.
+            RemoteProtocolError: No command is pending and yet bytes were received and
+                not read as events: the server sent a reply before the command it
+                would answer. Call :meth:`next_event` until :data:`NEED_DATA` before
+                sending, so that such bytes are seen here rather than paired with this
+                command.
         """
         self._check_usable()
         try:
             self._check_send(command)
-        except LocalProtocolError:
+        except ProtocolError:
             self._fail()
             raise
         if isinstance(command, MailFrom):
@@ -231,6 +240,14 @@ class ClientConnection:
 
     def _check_send(self, command: Command) -> None:
         name = type(command).__name__
+        if not self._pending and self._reader.in_progress:
+            # Every reply asked for has been read, yet bytes are waiting: the server
+            # answered a command before we sent it. Taken as this command's reply, it
+            # would shift every later pairing by one (RFC 5321 §4.1.1, RFC 2920 §3.2).
+            raise RemoteProtocolError(
+                f"reply received before {name} was sent, with no command pending",
+                line=self._reader.head(),
+            )
         if type(command) not in _state.ALLOWED.get(self._state, ()):
             raise LocalProtocolError(f"{name} may not be sent in state {self._state.name}")
         if self._pending:
