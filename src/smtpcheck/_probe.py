@@ -389,9 +389,12 @@ class _Conversation:
                     Stop.IO_FAILED, f"the server closed the connection during {self.report.phase}"
                 )
             assert isinstance(event, Greeting | Response)  # noqa: S101 - exhaustive
-            last = len(event.reply.lines) - 1
-            for number, line in enumerate(event.reply.lines):
+            # The transcript shows the bytes as received: UTF-8, or \xNN escapes.
+            raw = event.raw or tuple(line.encode() for line in event.reply.lines)
+            last = len(raw) - 1
+            for number, line_bytes in enumerate(raw):
                 separator = " " if number == last else "-"
+                line = line_bytes.decode("utf-8", "backslashreplace")
                 self.note("<", f"{event.reply.code}{separator}{line}".rstrip())
             replies.append(event.reply)
             until = self.reply_due()

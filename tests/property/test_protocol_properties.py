@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 import smtpcheck.protocol as p
 from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
 
-# Reply text: any characters but CR, LF and lone surrogates other than escaped bytes.
+# Reply text: any characters but CR, LF and lone surrogates.
 line_text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40
-) | st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b).map(
-    lambda b: b.decode("utf-8", "surrogateescape")
 )
+line_bytes = st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b)
 replies = st.builds(
     p.Reply,
     code=st.integers(200, 599),
@@ -45,6 +44,23 @@ def test_format_then_parse_gives_the_reply_back(reply: p.Reply) -> None:
     conn.receive_data(p.format_reply(reply))
     assert drain(conn) == [p.Greeting(reply)]
     assert conn.buffered == 0
+
+
+@given(lines=st.lists(line_bytes, min_size=1, max_size=8))
+def test_reply_text_is_always_valid_unicode(lines: list[bytes]) -> None:
+    wire = b"".join(b"220-" + line + b"\r\n" for line in lines[:-1]) + b"220 " + lines[-1]
+    conn = p.ClientConnection()
+    conn.receive_data(wire + b"\r\n")
+    (greeting,) = drain(conn)
+    assert isinstance(greeting, p.Greeting)
+    for text, raw in zip(greeting.reply.lines, lines, strict=True):
+        text.encode("utf-8")  # no lone surrogate: printable to any UTF-8 stream
+        try:
+            assert text == raw.decode("utf-8")
+        except UnicodeDecodeError:
+            assert text == raw.decode("latin-1")
+    assert greeting.raw == tuple(lines)
+    str(greeting.reply).encode("utf-8")
 
 
 @given(

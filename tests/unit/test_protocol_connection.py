@@ -108,7 +108,9 @@ def reply(code: int, *lines: str) -> p.Reply:
         (b"220-a\r\n220\r\n", reply(220, "a", "")),
         (b"220 a\rb\r\n", reply(220, "a\rb")),
         (b"220 caf\xc3\xa9\r\n", reply(220, "café")),
-        (b"220 bad \xff utf8\r\n", reply(220, "bad \udcff utf8")),
+        (b"220 bad \xff utf8\r\n", reply(220, "bad \xff utf8")),  # Latin-1: "bad ÿ utf8"
+        (b"220 Empf\xe4nger unbekannt\r\n", reply(220, "Empfänger unbekannt")),
+        (b"220 half \xc3\r\n", reply(220, "half \xc3")),  # cut UTF-8: Latin-1 too
         (b"554 5.7.1 no service\r\n", reply(554, "5.7.1 no service")),
     ],
 )

@@ -192,7 +192,7 @@ class ClientConnection:
             return ConnectionClosed()
         if self._confirmed is State.GREETING:
             self._state = self._confirmed = _state.after_greeting(reply)
-            return Greeting(reply)
+            return Greeting(reply, self._reader.last_raw)
         command = self._pending.popleft()
         expected = _state.after_send(self._confirmed, command)
         self._confirmed = _state.after_reply(self._confirmed, command, reply)
@@ -210,7 +210,7 @@ class ClientConnection:
             raise RemoteProtocolError(
                 "data received after STARTTLS 220, before TLS", line=self._reader.head()
             )
-        return Response(command, reply)
+        return Response(command, reply, self._reader.last_raw)
 
     def send(self, command: Command) -> bytes:
         """Queue *command* as pending and return the bytes to write.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from smtpcheck.protocol._commands import Command
@@ -19,9 +19,12 @@ class Greeting:
     Attributes:
         reply: The reply. A ``554`` means the server refuses the session (only ``QUIT``
             may follow), a ``421`` that it is closing.
+        raw: The text of each line as received, for a transcript that must show bytes
+            that were not UTF-8. Not compared.
     """
 
     reply: Reply
+    raw: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +34,13 @@ class Response:
     Attributes:
         command: The command this reply answers.
         reply: The reply.
+        raw: The text of each line as received, for a transcript that must show bytes
+            that were not UTF-8. Not compared.
     """
 
     command: Command
     reply: Reply
+    raw: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

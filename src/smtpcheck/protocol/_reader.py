@@ -5,7 +5,7 @@ from __future__ import annotations
 from smtpcheck._errors import RemoteProtocolError
 from smtpcheck.protocol._reply import Reply
 
-__all__ = ["ReplyReader"]
+__all__ = ["ReplyReader", "decode_text"]
 
 # How much of an offending line an error carries.
 _SHOWN = 200
@@ -13,6 +13,22 @@ _SHOWN = 200
 
 def _shown(data: bytes | bytearray) -> bytes:
     return bytes(data[:_SHOWN])
+
+
+def decode_text(data: bytes) -> str:
+    r"""Reply text as valid Unicode: UTF-8 where it is, Latin-1 where it is not.
+
+    Servers mostly write ASCII or UTF-8 (RFC 6531); some still write a legacy 8-bit
+    charset. Latin-1 maps every byte to one character, so decoding never fails and the
+    text never holds a lone surrogate: a caller can print it to any UTF-8 stream.
+
+    >>> decode_text(b"caf\xc3\xa9"), decode_text(b"Empf\xe4nger")
+    ('café', 'Empfänger')
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _parse_line(line: bytes) -> tuple[int, bool, str]:
@@ -26,7 +42,7 @@ def _parse_line(line: bytes) -> tuple[int, bool, str]:
     separator = line[3:4]
     if separator not in (b"", b" ", b"-"):
         raise RemoteProtocolError("reply code not followed by space or '-'", line=_shown(line))
-    return code, separator != b"-", line[4:].decode("utf-8", "surrogateescape")
+    return code, separator != b"-", decode_text(line[4:])
 
 
 class ReplyReader:
@@ -35,8 +51,8 @@ class ReplyReader:
     Lines end with LF, optionally preceded by CR (see :class:`ClientConnection`). The
     buffer is searched for LF only from where the last search stopped, so any split of
     the input costs linear time. Memory is bounded: at most *max_buffer* unparsed octets
-    plus the decoded lines of one reply (*max_reply_lines* lines of at most
-    *max_line_length* octets each).
+    plus the lines of one reply, decoded and as received (*max_reply_lines* lines of at
+    most *max_line_length* octets each).
     """
 
     def __init__(self, max_line_length: int, max_reply_lines: int, max_buffer: int) -> None:
@@ -47,6 +63,9 @@ class ReplyReader:
         self._searched = 0  # octets at the start of _buffer known to hold no LF
         self._code = 0  # code of the reply being read, when _lines is not empty
         self._lines: list[str] = []
+        self._raw: list[bytes] = []  # the same lines as received
+        #: The lines of the last reply returned, as received (for transcripts).
+        self.last_raw: tuple[bytes, ...] = ()
 
     @property
     def buffered(self) -> int:
@@ -108,8 +127,10 @@ class ReplyReader:
                 )
             self._code = code
             self._lines.append(text)
+            self._raw.append(line[4:])
             if last:
                 lines, self._lines = tuple(self._lines), []
+                self.last_raw, self._raw = tuple(self._raw), []
                 return Reply(code, lines)
             if len(self._lines) >= self._max_lines:
                 raise RemoteProtocolError(

@@ -57,8 +57,9 @@ class Reply:
 
     Attributes:
         code: The three-digit basic reply code, 200 to 599.
-        lines: The text of each line after the code and its separator, decoded from
-            UTF-8 with ``surrogateescape`` so that decoding never fails.
+        lines: The text of each line after the code and its separator. A line that
+            is valid UTF-8 is decoded as UTF-8, any other as Latin-1, so that decoding
+            never fails and the text is always valid Unicode (never a lone surrogate).
         enhanced: The RFC 3463 enhanced status code at the start of the first line, when
             the server sent one.
 
@@ -113,9 +114,9 @@ def format_reply(reply: Reply) -> bytes:
     r"""Write *reply* as a server would send it: one CRLF-ended line per text line.
 
     Every line but the last has a ``-`` after the code, the last a space. The text is
-    encoded as UTF-8 with ``surrogateescape``, so a reply that was parsed from bytes is
-    written back to the same bytes. The enhanced code is written only as part of the
-    text, where :class:`Reply` finds it.
+    encoded as UTF-8 (with ``surrogateescape``, so that a test can write any byte as an
+    escaped surrogate, ``"\udcff"`` for ``0xff``). The enhanced code is written only
+    as part of the text, where :class:`Reply` finds it.
 
     >>> format_reply(Reply(250, ("mx.example.com", "PIPELINING")))
     b'250-mx.example.com\r\n250 PIPELINING\r\n'
