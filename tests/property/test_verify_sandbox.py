@@ -20,7 +20,7 @@ from smtpcheck import Policy, PolicyError, Result, Verdict
 from smtpcheck._errors import InvalidAddress, LocalProtocolError
 from smtpcheck.protocol import RcptTo
 from smtpcheck.testing import MailWorld, RawScript
-from smtpcheck.testing._world import DEFAULT_RAW_SERVERS, DEFAULT_SERVERS
+from smtpcheck.testing._catalogue import DEFAULT_RAW_SERVERS, DEFAULT_SERVERS
 
 # Servers that would make a verification wait its whole budget are left out, to keep the
 # run short; the budget itself is tested elsewhere.
