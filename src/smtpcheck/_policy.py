@@ -78,7 +78,8 @@ class Policy:
             (``pip install 'smtpcheck[socks]'``). Set ``helo_name`` with it: the
             servers see the proxy's address, not ours.
         connect_timeout: For the TCP connection (and an implicit TLS handshake).
-        reply_timeout: For each reply, the greeting included.
+        reply_timeout: For each whole reply, the greeting included: a deadline from
+            when we start waiting for it, however slowly its bytes arrive.
         dns_timeout: For the whole DNS look-up of a domain's mail hosts.
         timeout: The whole verification's budget: no step outlives it.
         transcript: Keep every command and reply in :attr:`Result.transcript
