@@ -3,8 +3,8 @@
 Run: ``python fuzz/fuzz_plan.py -max_total_time=300`` (see fuzz/README.md).
 
 The fuzz input is the server's side: for each read the plan asks for, a chunk of bytes,
-a timeout, a close or a reset; connections and TLS handshakes succeed or fail as it
-says. Invariants: the plan ends with exactly one Result per address, never raises,
+a timeout, a close or a reset; connections, TLS handshakes and admission succeed or fail
+as it says. Invariants: the plan ends with exactly one Result per address, never raises,
 never sends DATA/BDAT/VRFY/EXPN, stays within its (fake) time budget, calls an address
 undeliverable only on a 5xx reply to its RCPT TO, and gives text a caller can print.
 """
@@ -20,6 +20,7 @@ import atheris
 with atheris.instrument_imports():
     from smtpcheck import Policy, Reason, Result, Verdict
     from smtpcheck._address import parse_address
+    from smtpcheck._admission import Admit, Admitted, Refused, Release
     from smtpcheck._probe import (
         Close,
         Connect,
@@ -81,6 +82,12 @@ class Chaos:
         fdp = self.fdp
         if isinstance(action, Resolve):
             return Resolved(MailHosts(domain=action.domain, status=DomainStatus.OK, hosts=HOSTS))
+        if isinstance(action, Admit):  # a slot now, or a host in cool-down
+            if fdp.ConsumeIntInRange(0, 7) == 0:
+                return Refused(reason=Reason.RATE_LIMITED, detail="in cool-down")
+            return Admitted(waited=0.0)
+        if isinstance(action, Release):
+            return Sent()
         if isinstance(action, Connect):
             return Failed(FailureKind.CONNECT, "refused") if fdp.ConsumeBool() else Connected("")
         if isinstance(action, Send):
