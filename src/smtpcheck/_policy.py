@@ -14,7 +14,7 @@ from typing import Literal
 from smtpcheck._address import parse_address
 from smtpcheck._enrich import AddressList
 from smtpcheck._errors import InvalidAddress, LocalProtocolError, PolicyError
-from smtpcheck.protocol import Ehlo, Helo, MailFrom
+from smtpcheck.protocol import Ehlo, Helo
 
 __all__ = ["Policy", "TLSMode"]
 
@@ -199,9 +199,10 @@ class Policy:
     def _check_identity(self) -> None:
         """Check the HELO name and MAIL FROM with the rules the wire applies to them.
 
-        The commands themselves are the judges: a value that :class:`~smtpcheck.protocol.Ehlo`,
-        :class:`~smtpcheck.protocol.Helo` or :class:`~smtpcheck.protocol.MailFrom` would
-        refuse later, in every session, is refused here, once.
+        The wire's own rules are the judges: a HELO name that
+        :class:`~smtpcheck.protocol.Ehlo` or :class:`~smtpcheck.protocol.Helo` would
+        refuse in every session is refused here, once; MAIL FROM is parsed by
+        :func:`~smtpcheck.parse_address`, which accepts only a path the commands send.
         """
         helo = self.helo_name
         if helo is not None:
@@ -225,12 +226,9 @@ class Policy:
                 raise PolicyError(f"mail_from is not a usable address: {error}") from None
             if sender.requires_smtputf8:
                 raise PolicyError("mail_from must be ASCII, so that every server takes it")
-            # An IDN domain goes out in A-labels, which every server takes.
+            # An IDN domain goes out in A-labels, which every server takes. The parser
+            # accepts only a path that MAIL FROM can send (smtpcheck._address.path_problem).
             path = sender.smtp_path
-            try:
-                MailFrom(path)
-            except LocalProtocolError as error:
-                raise PolicyError(f"mail_from cannot be sent: {error}") from None
         object.__setattr__(self, "_reverse_path", path)
 
     @property
