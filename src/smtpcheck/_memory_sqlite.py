@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from smtpcheck._memory import Fact, InProcessStore
+from smtpcheck._memory import Fact
+from smtpcheck._memory_store import InProcessStore
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 

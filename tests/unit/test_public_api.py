@@ -23,7 +23,7 @@ PUBLIC = {
 # Modules that do no I/O: they import no module that does, from the standard library or
 # from smtpcheck.
 PURE = {
-    "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
+    "_address", "_classify", "_enrich", "_mailhosts", "_memory", "_policy", "_probe", "_result",
     "_verifier", "_admission",
     "_errors", "_literals", "_resolver/_plan", "_resolver/_protocols",
     "_rules", "_enrich_tlds", "protocol",
