@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from smtpcheck._errors import PolicyError
-from smtpcheck._result import Reason, Verdict
+from smtpcheck._result import Reason, Result, Verdict
 from smtpcheck.protocol import EnhancedStatus, Reply
 
 __all__ = [
@@ -38,10 +39,14 @@ __all__ = [
     "Kind",
     "Lifetimes",
     "MemoryStore",
+    "Recall",
+    "Recalled",
     "Refusal",
+    "Remember",
     "RememberedResult",
     "float_of",
     "identity",
+    "remembers",
     "reply_from",
     "reply_json",
 ]
@@ -344,3 +349,70 @@ def float_of(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("not a number")
     return float(value)
+
+
+# -- the plan's actions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recall:
+    """A plan action: what does the memory know about these addresses and hosts?
+
+    The outcome is :class:`Recalled`. A driver without a memory answers an empty one.
+
+    Attributes:
+        domain: The addresses' domain (ASCII), for its catch-all answer.
+        addresses: Normalised addresses whose results and greylistings are wanted; empty
+            when the caller asked for fresh answers.
+        hosts: Mail host names whose facts are wanted.
+        identity: Who we are to those hosts (see :func:`identity`).
+        lifetimes: The policy's lifetimes (a fact older than its lifetime is not recalled).
+    """
+
+    domain: str
+    addresses: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    identity: str = "default"
+    lifetimes: Lifetimes = Lifetimes()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recalled:
+    """The answer to :class:`Recall`: only what is known and fresh.
+
+    Attributes:
+        catch_all: The domain's remembered answer to the catch-all probe.
+        results: Remembered definite results, by normalised address.
+        greylisted: Addresses greylisted so recently that asking again is wasted.
+        hosts: What each host supports, by host name.
+    """
+
+    catch_all: Reply | None = None
+    results: Mapping[str, RememberedResult] = field(default_factory=dict)
+    greylisted: Mapping[str, Greylisting] = field(default_factory=dict)
+    hosts: Mapping[str, HostFacts] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remember:
+    """A plan action: keep what this verification learned. Its outcome is ``Sent``.
+
+    Attributes:
+        domain: The addresses' domain (ASCII).
+        results: The results found by asking (never those recalled: recalling does not
+            make a fact younger).
+        catch_all: The domain's definite answer to the catch-all probe, when asked.
+        lifetimes: The policy's lifetimes.
+        greylist_delay: How long after a greylisting a retry is worth making.
+    """
+
+    domain: str
+    results: tuple[Result, ...] = ()
+    catch_all: Reply | None = None
+    lifetimes: Lifetimes = Lifetimes()
+    greylist_delay: float = 300.0
+
+
+def remembers(lifetimes: Lifetimes) -> bool:
+    """Whether *lifetimes* keep anything at all (``Lifetimes.off()`` keeps nothing)."""
+    return any(getattr(lifetimes, spec.name) > 0 for spec in fields(lifetimes))

@@ -26,7 +26,10 @@ from smtpcheck._memory import (
     Kind,
     Lifetimes,
     MemoryStore,
+    Recall,
+    Recalled,
     Refusal,
+    Remember,
     RememberedResult,
     float_of,
     reply_from,
@@ -35,7 +38,12 @@ from smtpcheck._memory import (
 from smtpcheck._result import Reason, Verdict
 from smtpcheck.protocol import Reply
 
-__all__ = ["InProcessStore", "Memory"]
+__all__ = ["GREYLIST_GRACE", "InProcessStore", "Memory"]
+
+#: Seconds before a greylisting's retry time at which a retry counts as due: a bulk run
+#: that waits ``greylist_delay`` on its monotonic clock is not turned away by the wall
+#: clock's rounding.
+GREYLIST_GRACE = 1.0
 
 
 class InProcessStore:
@@ -330,7 +338,9 @@ class Memory:
 
     def result(self, address: str, lifetimes: Lifetimes) -> RememberedResult | None:
         """The last definite result of the (normalised) *address*, while fresh."""
-        found = self._read(Kind.RESULT, address.lower(), max(_lifetimes_of_results(lifetimes)))
+        found = self._read(
+            Kind.RESULT, _address_key(address), max(_lifetimes_of_results(lifetimes))
+        )
         if found is None:
             return None
         fact, data = found
@@ -365,7 +375,7 @@ class Memory:
     ) -> None:
         """Remember a definite result of *address*; an ``unknown`` one is not kept."""
         lifetime = lifetimes.for_verdict(verdict)
-        address = address.lower()
+        address = _address_key(address)
         value = {
             "verdict": verdict.value,
             "reason": reason.value,
@@ -378,7 +388,7 @@ class Memory:
 
     def greylisting(self, address: str, lifetimes: Lifetimes) -> Greylisting | None:
         """When *address* was greylisted, while the retry it calls for is still ahead."""
-        found = self._read(Kind.GREYLISTED, address.lower(), lifetimes.greylisted)
+        found = self._read(Kind.GREYLISTED, _address_key(address), lifetimes.greylisted)
         if found is None:
             return None
         fact, data = found
@@ -387,7 +397,7 @@ class Memory:
             reply = reply_from(data.get("reply"))
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        if retry_at <= self.clock():
+        if retry_at - GREYLIST_GRACE <= self.clock():
             return None
         return Greylisting(reply=reply, learned_at=fact.learned_at, retry_at=retry_at)
 
@@ -395,15 +405,67 @@ class Memory:
         self, address: str, lifetimes: Lifetimes, *, reply: Reply | None, retry_after: float
     ) -> None:
         """Remember that *address* was greylisted and is worth asking after *retry_after* s."""
-        address = address.lower()
+        address = _address_key(address)
         now = self.clock()
         value = {"reply": reply_json(reply), "retry_at": now + retry_after}
         self._write(Kind.GREYLISTED, address, _domain_of(address), value, lifetimes.greylisted)
 
     def forget_greylisting(self, address: str) -> None:
         """Forget a greylisting once the address has a definite answer."""
-        address = address.lower()
+        address = _address_key(address)
         self.store.drop(Kind.GREYLISTED, address)
+
+    # -- the plan's actions
+
+    def recall(self, action: Recall) -> Recalled:
+        """Answer a plan's :class:`~smtpcheck._memory.Recall`."""
+        lifetimes = action.lifetimes
+        results = {}
+        greylisted = {}
+        for address in action.addresses:
+            found = self.result(address, lifetimes)
+            if found is not None:
+                results[address] = found
+                continue
+            grey = self.greylisting(address, lifetimes)
+            if grey is not None:
+                greylisted[address] = grey
+        return Recalled(
+            catch_all=self.catch_all(action.domain, lifetimes) if action.domain else None,
+            results=results,
+            greylisted=greylisted,
+            hosts={
+                host: self.host_facts(host, action.identity, lifetimes) for host in action.hosts
+            },
+        )
+
+    def remember(self, action: Remember) -> None:
+        """Carry out a plan's :class:`~smtpcheck._memory.Remember`."""
+        lifetimes = action.lifetimes
+        if action.catch_all is not None:
+            self.learn_catch_all(action.domain, action.catch_all, lifetimes)
+        for result in action.results:
+            if result.normalized is None:
+                continue
+            if result.reason is Reason.GREYLISTED:
+                self.learn_greylisted(
+                    result.normalized,
+                    lifetimes,
+                    reply=result.reply,
+                    retry_after=action.greylist_delay,
+                )
+            elif result.verdict is not Verdict.UNKNOWN:
+                self.forget_greylisting(result.normalized)
+                self.learn_result(
+                    result.normalized,
+                    lifetimes,
+                    verdict=result.verdict,
+                    reason=result.reason,
+                    mx=result.mx,
+                    reply=result.reply,
+                    catch_all=result.catch_all,
+                    detail=result.detail,
+                )
 
     # -- showing and forgetting
 
@@ -418,6 +480,12 @@ class Memory:
 
 def _host_key(host: str, who: str) -> str:
     return f"{host.lower().rstrip('.')}|{who}"
+
+
+def _address_key(address: str) -> str:
+    """An address as a key: the domain lower-cased, the local part as it is (RFC 5321)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def _domain_of(address: str) -> str:
