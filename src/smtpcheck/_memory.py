@@ -320,6 +320,13 @@ class Greylisting:
     learned_at: float
     retry_at: float
 
+    def detail(self) -> str:
+        """A sentence for a person: when it was greylisted, when to ask again."""
+        return (
+            f"greylisted at {_when(self.learned_at)} (remembered); "
+            f"worth asking again after {_when(self.retry_at)}"
+        )
+
 
 def _when(moment: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(moment))

@@ -35,10 +35,11 @@ from smtpcheck._memory import (
     reply_from,
     reply_json,
 )
+from smtpcheck._probe import Sent
 from smtpcheck._result import Reason, Verdict
 from smtpcheck.protocol import Reply
 
-__all__ = ["GREYLIST_GRACE", "InProcessStore", "Memory"]
+__all__ = ["GREYLIST_GRACE", "InProcessStore", "Memory", "consult"]
 
 #: Seconds before a greylisting's retry time at which a retry counts as due: a bulk run
 #: that waits ``greylist_delay`` on its monotonic clock is not turned away by the wall
@@ -179,6 +180,11 @@ class Memory:
     def close(self) -> None:
         """Release the store (close its file)."""
         self.store.close()
+
+    @property
+    def in_process(self) -> bool:
+        """Whether the store is this process's memory (its calls never wait on a file)."""
+        return isinstance(self.store, InProcessStore)
 
     # -- reading and writing facts
 
@@ -494,3 +500,12 @@ def _domain_of(address: str) -> str:
 
 def _lifetimes_of_results(lifetimes: Lifetimes) -> Iterable[float]:
     return (lifetimes.deliverable, lifetimes.undeliverable, lifetimes.risky)
+
+
+def consult(memory: Memory | None, action: Recall | Remember) -> Recalled | Sent:
+    """Carry out a plan's memory action; without a memory, recall nothing, keep nothing."""
+    if isinstance(action, Recall):
+        return Recalled() if memory is None else memory.recall(action)
+    if memory is not None:
+        memory.remember(action)
+    return Sent()
