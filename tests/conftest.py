@@ -64,3 +64,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in ("connect", "connect_ex", "sendto"):
         monkeypatch.setattr(socket.socket, name, guard(name))
+
+
+@pytest.fixture(autouse=True)
+def forgetful() -> None:
+    """Each test starts with nothing remembered: the process's shared memory is new."""
+    from smtpcheck._api import forget_shared_memory
+
+    forget_shared_memory()

@@ -374,6 +374,8 @@ class Recall:
         hosts: Mail host names whose facts are wanted.
         identity: Who we are to those hosts (see :func:`identity`).
         lifetimes: The policy's lifetimes (a fact older than its lifetime is not recalled).
+        question: What was asked (port, TLS mode, sender, probe): a result learned
+            asking another question is not recalled.
     """
 
     domain: str
@@ -381,6 +383,7 @@ class Recall:
     hosts: tuple[str, ...] = ()
     identity: str = "default"
     lifetimes: Lifetimes = Lifetimes()
+    question: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -411,6 +414,7 @@ class Remember:
         catch_all: The domain's definite answer to the catch-all probe, when asked.
         lifetimes: The policy's lifetimes.
         greylist_delay: How long after a greylisting a retry is worth making.
+        question: What was asked (see :attr:`Recall.question`).
     """
 
     domain: str
@@ -418,6 +422,7 @@ class Remember:
     catch_all: Reply | None = None
     lifetimes: Lifetimes = Lifetimes()
     greylist_delay: float = 300.0
+    question: str = ""
 
 
 def remembers(lifetimes: Lifetimes) -> bool:

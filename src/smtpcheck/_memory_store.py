@@ -342,14 +342,21 @@ class Memory:
 
     # -- addresses
 
-    def result(self, address: str, lifetimes: Lifetimes) -> RememberedResult | None:
-        """The last definite result of the (normalised) *address*, while fresh."""
+    def result(
+        self, address: str, lifetimes: Lifetimes, *, question: str = ""
+    ) -> RememberedResult | None:
+        """The last definite result of the (normalised) *address*, while fresh.
+
+        Only a result learned asking the same *question* (port, TLS mode, sender...).
+        """
         found = self._read(
             Kind.RESULT, _address_key(address), max(_lifetimes_of_results(lifetimes))
         )
         if found is None:
             return None
         fact, data = found
+        if data.get("question", "") != question:
+            return None
         try:
             verdict = Verdict(data["verdict"])
             remembered = RememberedResult(
@@ -378,6 +385,7 @@ class Memory:
         reply: Reply | None = None,
         catch_all: bool | None = None,
         detail: str | None = None,
+        question: str = "",
     ) -> None:
         """Remember a definite result of *address*; an ``unknown`` one is not kept."""
         lifetime = lifetimes.for_verdict(verdict)
@@ -389,6 +397,7 @@ class Memory:
             "reply": reply_json(reply),
             "catch_all": catch_all,
             "detail": detail,
+            "question": question,
         }
         self._write(Kind.RESULT, address, _domain_of(address), value, lifetime)
 
@@ -429,7 +438,7 @@ class Memory:
         results = {}
         greylisted = {}
         for address in action.addresses:
-            found = self.result(address, lifetimes)
+            found = self.result(address, lifetimes, question=action.question)
             if found is not None:
                 results[address] = found
                 continue
@@ -471,6 +480,7 @@ class Memory:
                     reply=result.reply,
                     catch_all=result.catch_all,
                     detail=result.detail,
+                    question=action.question,
                 )
 
     # -- showing and forgetting

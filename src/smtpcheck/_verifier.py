@@ -425,15 +425,28 @@ def _identity(policy: Policy, helo_name: str | None) -> str:
     return identity(helo_name=helo_name, source_address=policy.source_address, proxy=policy.proxy)
 
 
+def _question(policy: Policy) -> str:
+    """What the policy asks a server, as far as it may change the answer."""
+    return (
+        f"port={policy.port} tls={policy.tls} implicit={int(policy.implicit)} "
+        f"verify={int(policy.check_certificate)} ca={policy.ca_file or ''} "
+        f"from={policy.mail_from} probe={int(policy.catch_all_probe)}"
+    )
+
+
 def _recall(
     out: _Collector, pending: list[int], policy: Policy, helo_name: str | None, *, fresh: bool
 ) -> Generator[PlanAction, PlanOutcome, tuple[list[int], Reply | None]]:
     """Answer from memory what it can; return the rest, and the catch-all reply known."""
     recalled = yield Recall(
         domain=out.items[0][1].ascii_domain,
-        addresses=() if fresh else tuple(out.items[i][1].normalized for i in pending),
+        # A transcript is a conversation: asking for one asks the server.
+        addresses=()
+        if fresh or policy.transcript
+        else tuple(out.items[i][1].normalized for i in pending),
         identity=_identity(policy, helo_name),
         lifetimes=policy.lifetimes,
+        question=_question(policy),
     )
     assert isinstance(recalled, Recalled)  # noqa: S101 - the drivers' contract
     left = [index for index in pending if not _recalled(out, index, recalled)]
@@ -501,6 +514,7 @@ def _remember(
         catch_all=catch_all,
         lifetimes=policy.lifetimes,
         greylist_delay=policy.greylist_delay,
+        question=_question(policy),
     )
     assert isinstance(outcome, Sent)  # noqa: S101 - the drivers' contract
 

@@ -13,11 +13,11 @@ SRC = Path(smtpcheck.__file__).parent
 
 PUBLIC = {
     "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Check", "CheckStatus",
-    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError",
-    "MailHost", "MailHostResolver", "MailHosts", "Policy", "PolicyError", "ProtocolError",
-    "Reason", "RemoteProtocolError", "Reply", "Resolver", "Result", "SMTPCheckError",
-    "TLSMode", "TranscriptLine", "Verdict", "__version__", "aaudit", "audit", "averify",
-    "averify_many", "parse_address", "verify", "verify_many",
+    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "Lifetimes",
+    "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory", "Policy",
+    "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply", "Resolver",
+    "Result", "SMTPCheckError", "TLSMode", "TranscriptLine", "Verdict", "__version__",
+    "aaudit", "audit", "averify", "averify_many", "parse_address", "verify", "verify_many",
 }  # fmt: skip
 
 # Modules that do no I/O: they import no module that does, from the standard library or
