@@ -34,6 +34,7 @@ from smtpcheck._drivers import (
     resolver_failure,
 )
 from smtpcheck._memory import Recall, Remember
+from smtpcheck._memory_admission import aremembering
 from smtpcheck._memory_store import Memory, consult
 from smtpcheck._policy import Policy
 from smtpcheck._probe import (
@@ -80,6 +81,7 @@ async def run(
         memory=memory is not None,
         fresh=fresh,
     )
+    admission = aremembering(admission, memory, policy, helo)
     try:
         return await drive(
             steps, policy=policy, resolver=resolver, admission=admission, memory=memory

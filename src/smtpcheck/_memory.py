@@ -376,6 +376,8 @@ class Recall:
         lifetimes: The policy's lifetimes (a fact older than its lifetime is not recalled).
         question: What was asked (port, TLS mode, sender, probe): a result learned
             asking another question is not recalled.
+        greylist_delay: The reader's delay after a greylisting: a retry is due once it
+            has passed, or the delay the greylisting was learned with, whichever is first.
     """
 
     domain: str
@@ -384,6 +386,7 @@ class Recall:
     identity: str = "default"
     lifetimes: Lifetimes = Lifetimes()
     question: str = ""
+    greylist_delay: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

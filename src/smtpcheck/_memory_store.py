@@ -401,14 +401,22 @@ class Memory:
         }
         self._write(Kind.RESULT, address, _domain_of(address), value, lifetime)
 
-    def greylisting(self, address: str, lifetimes: Lifetimes) -> Greylisting | None:
-        """When *address* was greylisted, while the retry it calls for is still ahead."""
+    def greylisting(
+        self, address: str, lifetimes: Lifetimes, *, retry_after: float | None = None
+    ) -> Greylisting | None:
+        """When *address* was greylisted, while the retry it calls for is still ahead.
+
+        The retry is due at the time written with it, or *retry_after* seconds after the
+        greylisting, whichever comes first.
+        """
         found = self._read(Kind.GREYLISTED, _address_key(address), lifetimes.greylisted)
         if found is None:
             return None
         fact, data = found
         try:
             retry_at = float_of(data["retry_at"])
+            if retry_after is not None:
+                retry_at = min(retry_at, fact.learned_at + retry_after)
             reply = reply_from(data.get("reply"))
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
@@ -442,7 +450,7 @@ class Memory:
             if found is not None:
                 results[address] = found
                 continue
-            grey = self.greylisting(address, lifetimes)
+            grey = self.greylisting(address, lifetimes, retry_after=action.greylist_delay)
             if grey is not None:
                 greylisted[address] = grey
         return Recalled(

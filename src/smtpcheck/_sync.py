@@ -31,6 +31,7 @@ from smtpcheck._drivers import (
     resolver_failure,
 )
 from smtpcheck._memory import Recall, Remember
+from smtpcheck._memory_admission import remembering
 from smtpcheck._memory_store import Memory, consult
 from smtpcheck._policy import Policy
 from smtpcheck._probe import (
@@ -67,14 +68,16 @@ def run(
     fresh: bool = False,
 ) -> Result:
     """Verify *address* with blocking I/O; a bug of ours gives an ``internal_error``."""
+    helo = helo_name(policy.helo_name)
     steps = plan(
         address,
         policy=policy,
-        helo_name=helo_name(policy.helo_name),
+        helo_name=helo,
         clock=time.monotonic,
         memory=memory is not None,
         fresh=fresh,
     )
+    admission = remembering(admission, memory, policy, helo)
     try:
         return drive(steps, policy=policy, resolver=resolver, admission=admission, memory=memory)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so

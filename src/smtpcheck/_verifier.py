@@ -447,6 +447,7 @@ def _recall(
         identity=_identity(policy, helo_name),
         lifetimes=policy.lifetimes,
         question=_question(policy),
+        greylist_delay=policy.greylist_delay,
     )
     assert isinstance(recalled, Recalled)  # noqa: S101 - the drivers' contract
     left = [index for index in pending if not _recalled(out, index, recalled)]
