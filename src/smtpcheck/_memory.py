@@ -171,7 +171,9 @@ class Fact:
     """One remembered fact, as a store holds it.
 
     Attributes:
-        kind: What it is about (see :class:`Kind`).
+        kind: What it is about: ``refused``, ``rate_limited``, ``tls_failed``,
+            ``pipelining``, ``recipient_limit`` (a host), ``catch_all`` (a domain),
+            ``result``, ``greylisted`` (an address).
         key: Which one: a host and identity, a domain or an address.
         subject: The host or domain it concerns, to show or forget by name.
         value: The fact itself, as JSON text.
@@ -195,7 +197,7 @@ class MemoryStore(Protocol):
     """Where facts are kept. Every method is safe to call from several threads.
 
     A store never raises for a failure of its own medium: it warns once and carries on
-    (see :class:`~smtpcheck._memory_sqlite.SQLiteStore`).
+    (the SQLite store gives up its file and carries on in memory).
     """
 
     def get(self, kind: str, key: str, now: float) -> Fact | None:

@@ -144,15 +144,22 @@ class InProcessStore:
 
 
 class Memory:
-    """What smtpcheck has learned, kept in a store, read and written as typed records.
+    """What smtpcheck has learned about hosts, domains and addresses, with lifetimes.
 
-    Every method is safe from several threads, never raises for the store's sake, and
-    takes the policy's :class:`Lifetimes` (a fact is fresh while both the lifetime it
-    was written with and the reader's have not passed).
+    Pass one as ``memory=`` to :func:`~smtpcheck.verify`, :func:`~smtpcheck.averify`,
+    :func:`~smtpcheck.verify_many` or :func:`~smtpcheck.averify_many`; without one they
+    share a memory of this process. ``Memory()`` keeps the facts in this process,
+    bounded (100,000 facts, about 64 MB, the least recently used going first);
+    :meth:`Memory.file` keeps them in an SQLite file that threads and processes share.
+    What is remembered, and for how long, is in :class:`~smtpcheck.Lifetimes`.
+
+    Every method is safe from several threads and never raises for the store's sake. A
+    fact is fresh while both the lifetime it was written with and the reader's policy's
+    have not passed.
 
     Args:
-        store: Where the facts are kept; a new :class:`InProcessStore` when None.
-        clock: Wall-clock seconds (:func:`time.time`); injectable for tests.
+        store: Where the facts are kept; a new in-process store when None.
+        clock: Wall-clock seconds (:func:`time.time`); a test can give a clock it moves.
 
     >>> memory = Memory()
     >>> memory.learn_catch_all("example.com", Reply(550, ("5.1.1 no such user",)), Lifetimes())
@@ -178,7 +185,7 @@ class Memory:
         return cls(SQLiteStore(path, clock=clock), clock=clock)
 
     def close(self) -> None:
-        """Release the store (close its file)."""
+        """Close the file, if the memory has one (later facts stay in this process)."""
         self.store.close()
 
     @property
