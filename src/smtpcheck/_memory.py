@@ -56,9 +56,6 @@ __all__ = [
 HOUR = 3600.0
 DAY = 24 * HOUR
 
-#: The longest rate-limit back-off, in multiples of ``policy.rate_limit_delay``.
-MAX_BACKOFF = 8
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lifetimes:

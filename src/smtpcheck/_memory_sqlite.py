@@ -75,6 +75,8 @@ class SQLiteStore:
         busy_timeout: Seconds a write waits for another writer before the store gives
             up the file (with one warning) and carries on in memory.
         clock: Wall-clock seconds, for sweeping expired facts.
+        max_entries: The most facts the file keeps: every thousand writes, and when it
+            opens, the expired facts go, then those nearest their expiry past the bound.
     """
 
     def __init__(
@@ -83,10 +85,12 @@ class SQLiteStore:
         *,
         busy_timeout: float = 5.0,
         clock: Callable[[], float] = time.time,
+        max_entries: int = 1_000_000,
     ) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.clock = clock
+        self.max_entries = max_entries
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._fallback: InProcessStore | None = None
@@ -116,7 +120,18 @@ class SQLiteStore:
             logger.debug("smtpcheck memory %s: journal mode %s, not WAL", self.path, mode)
         db.execute("PRAGMA synchronous = NORMAL")
         self._migrate(db)
+        self._sweep(db)
+
+    def _sweep(self, db: sqlite3.Connection) -> None:
+        """Drop the expired facts, then the soonest to expire past ``max_entries``."""
         db.execute("DELETE FROM facts WHERE expires_at <= ?", (self.clock(),))
+        (count,) = db.execute("SELECT count(*) FROM facts").fetchone()
+        if count > self.max_entries:
+            db.execute(
+                "DELETE FROM facts WHERE (kind, key) IN "
+                "(SELECT kind, key FROM facts ORDER BY expires_at LIMIT ?)",
+                (count - self.max_entries,),
+            )
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Bring the file to :data:`SCHEMA_VERSION`, in one transaction."""
@@ -194,7 +209,7 @@ class SQLiteStore:
                 )
                 self._writes += 1
                 if self._writes % _SWEEP_EVERY == 0:
-                    db.execute("DELETE FROM facts WHERE expires_at <= ?", (self.clock(),))
+                    self._sweep(db)
                 return
         assert self._fallback is not None  # noqa: S101 - set when the file is given up
         self._fallback.put(fact)

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from smtpcheck._admission import backoff_delay
 from smtpcheck._memory import (
-    MAX_BACKOFF,
     BackOff,
     Fact,
     Greylisting,
@@ -306,7 +306,7 @@ class Memory:
             before = self.backoff(host, who, lifetimes)
             strikes = 1 if before is None else before.strikes + 1
             now = self.clock()
-            delay = min(rate_limit_delay * 2 ** (strikes - 1), rate_limit_delay * MAX_BACKOFF)
+            delay = backoff_delay(rate_limit_delay, strikes)
             self._write(
                 Kind.RATE_LIMITED,
                 key,

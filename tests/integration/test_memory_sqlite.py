@@ -65,6 +65,17 @@ def test_expired_facts_are_swept_when_the_file_opens(tmp_path: Path) -> None:
         assert db.execute("SELECT key FROM facts").fetchall() == [("new@example.com",)]
 
 
+def test_the_file_keeps_at_most_max_entries(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "memory.sqlite3", clock=lambda: NOW, max_entries=100)
+    for number in range(2000):
+        expires = NOW + 10 + number  # the later written, the later it expires
+        store.put(Fact("result", f"u{number}@example.com", "example.com", "{}", NOW, expires))
+    kept = store.about("example.com", NOW)
+    assert len(kept) == 100
+    assert min(f.key for f in kept) == "u1900@example.com"
+    store.close()
+
+
 def test_threads_share_one_store(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "memory.sqlite3")
 
