@@ -225,7 +225,6 @@ class SQLiteStore:
 
     def about(self, name: str, now: float) -> list[Fact]:
         """The unexpired facts about *name*: a host, a domain or an address."""
-        name = name.lower()
         with self._file() as db:
             if db is not None:
                 rows = db.execute(
@@ -239,7 +238,6 @@ class SQLiteStore:
 
     def forget(self, name: str) -> int:
         """Forget every fact about *name*; say how many there were."""
-        name = name.lower()
         with self._file() as db:
             if db is not None:
                 cursor = db.execute("DELETE FROM facts WHERE subject = ? OR key = ?", (name, name))

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import idna
+
 from smtpcheck._admission import backoff_delay
 from smtpcheck._memory import (
     BackOff,
@@ -113,7 +115,6 @@ class InProcessStore:
 
     def about(self, name: str, now: float) -> list[Fact]:
         """The unexpired facts about *name*: a host, a domain or an address."""
-        name = name.lower()
         with self._lock:
             return [
                 fact
@@ -123,7 +124,6 @@ class InProcessStore:
 
     def forget(self, name: str) -> int:
         """Forget every fact about *name*; say how many there were."""
-        name = name.lower()
         with self._lock:
             slots = [slot for slot, fact in self._facts.items() if name in (fact.subject, fact.key)]
             for slot in slots:
@@ -221,7 +221,7 @@ class Memory:
         now = self.clock() if learned_at is None else learned_at
         until = now + lifetime if expires_at is None else expires_at
         text = json.dumps(value, separators=(",", ":"))
-        self.store.put(Fact(kind, key, subject.lower(), text, now, until))
+        self.store.put(Fact(kind, key, _ascii(subject), text, now, until))
 
     # -- hosts
 
@@ -501,12 +501,17 @@ class Memory:
     # -- showing and forgetting
 
     def about(self, name: str) -> list[Fact]:
-        """Every unexpired fact about *name* (a host, a domain or an address)."""
-        return self.store.about(name.lower().rstrip("."), self.clock())
+        """Every unexpired fact about *name* (a host, a domain or an address).
+
+        A domain's facts include those of its addresses; a host's, those of every
+        identity we used with it. An internationalised domain may be given in either
+        form (``exämple.org`` or ``xn--exmple-cua.org``).
+        """
+        return self.store.about(_name(name), self.clock())
 
     def forget(self, name: str) -> int:
-        """Forget every fact about *name* (a host, a domain or an address); say how many."""
-        return self.store.forget(name.lower().rstrip("."))
+        """Forget every fact about *name* (as for :meth:`about`); say how many there were."""
+        return self.store.forget(_name(name))
 
 
 def _host_key(host: str, who: str) -> str:
@@ -519,8 +524,24 @@ def _address_key(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def _ascii(domain: str) -> str:
+    """A domain or host name, lower-case, in its ASCII (A-label) form when it has one."""
+    domain = domain.lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain
+
+
+def _name(name: str) -> str:
+    """What a person typed, as the stores key it: an address, or a domain or host."""
+    return _address_key(name) if "@" in name else _ascii(name)
+
+
 def _domain_of(address: str) -> str:
-    return address.rpartition("@")[2]
+    return _ascii(address.rpartition("@")[2])
 
 
 def _lifetimes_of_results(lifetimes: Lifetimes) -> Iterable[float]:

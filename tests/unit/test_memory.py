@@ -303,3 +303,18 @@ def test_the_least_recently_used_goes_first() -> None:
     assert (len(store), store.bytes) == (0, 0)
     with pytest.raises(ValueError, match="room"):
         InProcessStore(max_entries=0)
+
+
+def test_an_internationalised_domain_is_shown_and_forgotten_in_either_form(
+    memory: Memory,
+) -> None:
+    lifetimes = Lifetimes()
+    memory.learn_catch_all("xn--exmple-cua.org", NO_SUCH, lifetimes)
+    memory.learn_result(
+        "Jöhn@exämple.org", lifetimes, verdict=Verdict.DELIVERABLE, reason=Reason.ACCEPTED
+    )
+    assert {f.kind for f in memory.about("Exämple.org")} == {"catch_all", "result"}
+    assert {f.kind for f in memory.about("xn--exmple-cua.org")} == {"catch_all", "result"}
+    assert [f.kind for f in memory.about("Jöhn@EXÄMPLE.org")] == ["result"]
+    assert memory.about("jöhn@exämple.org") == []  # local parts keep their case
+    assert memory.forget("exämple.org") == 2
