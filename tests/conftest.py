@@ -64,3 +64,17 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in ("connect", "connect_ex", "sendto"):
         monkeypatch.setattr(socket.socket, name, guard(name))
+
+
+@pytest.fixture(autouse=True)
+def forgetful(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test starts with nothing remembered.
+
+    The process's shared memory is new, and the command line's memory file (in the user's
+    cache directory, found by platformdirs through ``XDG_CACHE_HOME``) is the test's own,
+    for the command lines the test runs in subprocesses too.
+    """
+    from smtpcheck._api import forget_shared_memory
+
+    forget_shared_memory()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

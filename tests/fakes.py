@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from smtpcheck._admission import Admit, Admitted, Refused, Release
+from smtpcheck._memory import Recall, Remember
+from smtpcheck._memory_store import Memory, consult
 from smtpcheck._probe import (
     Close,
     Connect,
@@ -101,6 +103,7 @@ class Network:
     refusals: dict[str, Refused] = field(default_factory=dict)  # admission refused, by IP
     held: list[Admit] = field(default_factory=list)  # admitted and not yet released
     released: list[Release] = field(default_factory=list)
+    memory: Memory | None = None  # answers Recall and Remember
 
     def clock(self) -> float:
         return self.now
@@ -131,6 +134,8 @@ def run_plan(steps: Generator[PlanAction, PlanOutcome, T], net: Network) -> T:  
                     net.now += wait
                     net.held.append(action)
                     outcome = Admitted(waited=wait)
+            elif isinstance(action, Recall | Remember):
+                outcome = consult(net.memory, action)
             elif isinstance(action, Release):
                 assert server is None, "a slot is released only once its connection closed"
                 net.held.remove(action.admit)

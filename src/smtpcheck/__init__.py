@@ -19,6 +19,8 @@ from smtpcheck._errors import (
     SMTPCheckError,
 )
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._memory import Lifetimes
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy, TLSMode
 from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
@@ -37,10 +39,12 @@ __all__ = [
     "EnhancedStatus",
     "Enrichment",
     "InvalidAddress",
+    "Lifetimes",
     "LocalProtocolError",
     "MailHost",
     "MailHostResolver",
     "MailHosts",
+    "Memory",
     "Policy",
     "PolicyError",
     "ProtocolError",

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from smtpcheck import _async, _sync
 from smtpcheck._address import Address
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Result
@@ -17,6 +18,7 @@ __all__ = ["averify", "verify"]
 DEFAULT_POLICY = Policy()
 _R = TypeVar("_R")
 _default_resolver: Resolver | None = None
+_default_memory: Memory | None = None
 _default_lock = threading.Lock()
 
 
@@ -34,12 +36,32 @@ def resolver_or_default(resolver: _R | None) -> _R | Resolver:
         return _default_resolver
 
 
+def memory_or_default(memory: Memory | None) -> Memory:
+    """The given memory, or the one this process shares, built on first use."""
+    global _default_memory  # noqa: PLW0603 - built once, on first use, under a lock
+    if memory is not None:
+        return memory
+    with _default_lock:
+        if _default_memory is None:
+            _default_memory = Memory()
+        return _default_memory
+
+
+def forget_shared_memory() -> None:
+    """Start this process's shared memory afresh (a test's new mail world is new)."""
+    global _default_memory  # noqa: PLW0603 - replaced under the lock
+    with _default_lock:
+        _default_memory = None
+
+
 def verify(
     address: str | Address,
     /,
     *,
     policy: Policy | None = None,
     resolver: MailHostResolver | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Result:
     """Find out whether *address* can receive mail, without sending any.
 
@@ -57,16 +79,26 @@ def verify(
         policy: What to do; the default :class:`Policy` when None.
         resolver: Where to look up mail hosts; a shared :class:`Resolver` using the
             system's DNS configuration when None.
+        memory: What earlier verifications learned, and where this one's lessons go
+            (see :class:`Memory`); this process's shared in-memory one when None.
+            ``Policy(lifetimes=Lifetimes.off())`` remembers nothing.
+        fresh: Ask the server even when a definite result of the address is
+            remembered (hosts in cool-down stay in cool-down).
 
     Returns:
-        The result, with its verdict and reason.
+        The result, with its verdict and reason; :attr:`Result.remembered_at` says when
+        it was learned if it came from memory.
 
     >>> r = verify("not an address")
     >>> r.verdict, r.reason
     (<Verdict.UNDELIVERABLE: 'undeliverable'>, <Reason.INVALID_SYNTAX: 'invalid_syntax'>)
     """
     return _sync.run(
-        address, policy=policy or DEFAULT_POLICY, resolver=resolver_or_default(resolver)
+        address,
+        policy=policy or DEFAULT_POLICY,
+        resolver=resolver_or_default(resolver),
+        memory=memory_or_default(memory),
+        fresh=fresh,
     )
 
 
@@ -76,8 +108,14 @@ async def averify(
     *,
     policy: Policy | None = None,
     resolver: AsyncMailHostResolver | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Result:
     """The asyncio twin of :func:`verify`, with the same arguments and result."""
     return await _async.run(
-        address, policy=policy or DEFAULT_POLICY, resolver=resolver_or_default(resolver)
+        address,
+        policy=policy or DEFAULT_POLICY,
+        resolver=resolver_or_default(resolver),
+        memory=memory_or_default(memory),
+        fresh=fresh,
     )

@@ -33,6 +33,9 @@ from smtpcheck._drivers import (
     helo_name,
     resolver_failure,
 )
+from smtpcheck._memory import Recall, Remember
+from smtpcheck._memory_admission import aremembering
+from smtpcheck._memory_store import Memory, consult
 from smtpcheck._policy import Policy
 from smtpcheck._probe import (
     Close,
@@ -65,12 +68,24 @@ async def run(
     policy: Policy,
     resolver: AsyncMailHostResolver,
     admission: AsyncAdmission | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Result:
     """Verify *address* with asyncio; a bug of ours gives an ``internal_error``."""
     helo = await asyncio.to_thread(helo_name, policy.helo_name)
-    steps = plan(address, policy=policy, helo_name=helo, clock=time.monotonic)
+    steps = plan(
+        address,
+        policy=policy,
+        helo_name=helo,
+        clock=time.monotonic,
+        memory=memory is not None,
+        fresh=fresh,
+    )
+    admission = aremembering(admission, memory, policy, helo)
     try:
-        return await drive(steps, policy=policy, resolver=resolver, admission=admission)
+        return await drive(
+            steps, policy=policy, resolver=resolver, admission=admission, memory=memory
+        )
     except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
         _log.exception("smtpcheck failed while verifying %r", str(address))
         given = address if isinstance(address, str) else address.normalized
@@ -83,6 +98,7 @@ async def drive(
     policy: Policy,
     resolver: AsyncMailHostResolver,
     admission: AsyncAdmission | None = None,
+    memory: Memory | None = None,
 ) -> _T:
     """Carry out any plan (one address, or the addresses of a domain); return its value.
 
@@ -93,8 +109,10 @@ async def drive(
         admission: Answers its admission requests (a bulk run's gates); everything is
             admitted at once when None. A slot still held when the plan ends, or when
             the task is cancelled, is released.
+        memory: Answers the plan's :class:`~smtpcheck._memory.Recall` and keeps what
+            its :class:`~smtpcheck._memory.Remember` says (a file's in a thread).
     """
-    return await _Driver(policy, resolver, admission or AsyncOpenAdmission()).drive(steps)
+    return await _Driver(policy, resolver, admission or AsyncOpenAdmission(), memory).drive(steps)
 
 
 async def _through_proxy(url: str, action: Connect) -> socket.socket:
@@ -166,11 +184,16 @@ class _Driver:
     """Carries out one plan's actions on at most one connection at a time."""
 
     def __init__(
-        self, policy: Policy, resolver: AsyncMailHostResolver, admission: AsyncAdmission
+        self,
+        policy: Policy,
+        resolver: AsyncMailHostResolver,
+        admission: AsyncAdmission,
+        memory: Memory | None = None,
     ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.admission = admission
+        self.memory = memory
         self.held: list[Admit] = []
         self.stream: _Stream | None = None
 
@@ -202,6 +225,10 @@ class _Driver:
         if isinstance(action, Close):
             await self.aclose()
             return Sent()
+        if isinstance(action, Recall | Remember):
+            if self.memory is None or self.memory.in_process:
+                return consult(self.memory, action)
+            return await asyncio.to_thread(consult, self.memory, action)
         stream = self.stream
         if stream is None or stream.transport is None:  # pragma: no cover - plan contract
             return Failed(FailureKind.IO, "not connected")

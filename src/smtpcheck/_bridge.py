@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from smtpcheck._address import Address
 from smtpcheck._engine import Engine
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
@@ -73,7 +74,12 @@ class _Control:
 
 
 def iterate(
-    addresses: Iterable[str | Address], policy: Policy, resolver: AsyncMailHostResolver
+    addresses: Iterable[str | Address],
+    policy: Policy,
+    resolver: AsyncMailHostResolver,
+    *,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Iterator[Result]:
     """Run the engine over ``addresses`` in a thread of its own; yield its results."""
     handover: queue.SimpleQueue[Result | _Done] = queue.SimpleQueue()
@@ -81,6 +87,7 @@ def iterate(
     thread = threading.Thread(
         target=_engine_thread,
         args=(addresses, policy, resolver, handover, control),
+        kwargs={"memory": memory, "fresh": fresh},
         name="smtpcheck-verify-many",
         daemon=True,
     )
@@ -105,9 +112,12 @@ def _engine_thread(
     resolver: AsyncMailHostResolver,
     handover: queue.SimpleQueue[Result | _Done],
     control: _Control,
+    *,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> None:
     async def main() -> None:
-        engine = Engine(policy, resolver, handover.put)
+        engine = Engine(policy, resolver, handover.put, memory=memory, fresh=fresh)
         task = asyncio.current_task()
         assert task is not None  # noqa: S101 - asyncio.run runs a task
         if control.attach(asyncio.get_running_loop(), task, engine):

@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 from smtpcheck._address import Address
-from smtpcheck._api import DEFAULT_POLICY, resolver_or_default
+from smtpcheck._api import DEFAULT_POLICY, memory_or_default, resolver_or_default
 from smtpcheck._bridge import iterate
 from smtpcheck._engine import Engine
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
@@ -28,6 +29,8 @@ def verify_many(
     *,
     policy: Policy | None = None,
     resolver: AsyncMailHostResolver | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Iterator[Result]:
     """Verify many addresses; yield each :class:`Result` as soon as it is known.
 
@@ -51,6 +54,9 @@ def verify_many(
         policy: What to do; the default :class:`Policy` when None.
         resolver: Where to look up mail hosts; a shared :class:`Resolver` using the
             system's DNS configuration when None.
+        memory: What earlier verifications learned, and where this run's lessons go
+            (see :class:`Memory`); this process's shared in-memory one when None.
+        fresh: Ask the servers even for addresses whose definite result is remembered.
 
     Returns:
         An iterator of results, one per input.
@@ -68,7 +74,13 @@ def verify_many(
         ['invalid_syntax', 'invalid_syntax']
     """
     _check_input(addresses)
-    return iterate(addresses, policy or DEFAULT_POLICY, resolver_or_default(resolver))
+    return iterate(
+        addresses,
+        policy or DEFAULT_POLICY,
+        resolver_or_default(resolver),
+        memory=memory_or_default(memory),
+        fresh=fresh,
+    )
 
 
 async def averify_many(
@@ -77,6 +89,8 @@ async def averify_many(
     *,
     policy: Policy | None = None,
     resolver: AsyncMailHostResolver | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> AsyncIterator[Result]:
     """The asyncio twin of :func:`verify_many`; also takes an async iterable.
 
@@ -89,6 +103,8 @@ async def averify_many(
         policy: What to do; the default :class:`Policy` when None.
         resolver: Where to look up mail hosts; a shared :class:`Resolver` using the
             system's DNS configuration when None.
+        memory: As for :func:`verify_many`.
+        fresh: As for :func:`verify_many`.
 
     Yields:
         One result per input, as each completes.
@@ -107,7 +123,13 @@ async def averify_many(
     _check_input(addresses)
     policy = policy or DEFAULT_POLICY
     results: asyncio.Queue[Result | None] = asyncio.Queue()
-    engine = Engine(policy, resolver_or_default(resolver), results.put_nowait)
+    engine = Engine(
+        policy,
+        resolver_or_default(resolver),
+        results.put_nowait,
+        memory=memory_or_default(memory),
+        fresh=fresh,
+    )
     task = asyncio.create_task(engine.run(addresses))
     task.add_done_callback(lambda _: results.put_nowait(None))
     try:

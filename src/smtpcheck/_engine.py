@@ -47,6 +47,8 @@ from smtpcheck._admission import AsyncAdmission
 from smtpcheck._drivers import helo_name
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._gates import Gates
+from smtpcheck._memory_admission import aremembering
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Reason, Result
@@ -120,6 +122,9 @@ class Engine:
         resolver: Where to look up mail hosts.
         emit: Called with each result, once per input.
         admission: Admits the connections; the run's own :class:`Gates` when None.
+        memory: What earlier runs learned, and where this run's lessons go; wraps the
+            admission (:mod:`smtpcheck._memory_admission`). None: no memory.
+        fresh: Ask again even for addresses whose definite result is remembered.
     """
 
     def __init__(
@@ -128,8 +133,13 @@ class Engine:
         resolver: AsyncMailHostResolver,
         emit: Callable[[Result], object],
         admission: AsyncAdmission | None = None,
+        *,
+        memory: Memory | None = None,
+        fresh: bool = False,
     ) -> None:
         self.policy = policy
+        self.memory = memory
+        self.fresh = fresh
         self.resolver = resolver
         self.emit = emit
         self.admission: AsyncAdmission = admission or Gates(policy)
@@ -149,6 +159,9 @@ class Engine:
     async def run(self, source: Iterable[str | Address] | AsyncIterable[str | Address]) -> None:
         """Verify every address of ``source``; return when each result was emitted."""
         self.helo = await asyncio.to_thread(helo_name, self.policy.helo_name)
+        self.admission = (
+            aremembering(self.admission, self.memory, self.policy, self.helo) or self.admission
+        )
         failure: Exception | None = None
         async with asyncio.TaskGroup() as group:
             self.group = group
@@ -264,9 +277,15 @@ class Engine:
             clock=time.monotonic,
             random_reply=domain.random_reply,
             recipient_limit=domain.recipient_limit,
+            memory=self.memory is not None,
+            fresh=self.fresh,
         )
         found = await _async.drive(
-            steps, policy=self.policy, resolver=self.resolver, admission=self.admission
+            steps,
+            policy=self.policy,
+            resolver=self.resolver,
+            admission=self.admission,
+            memory=self.memory,
         )
         if domain.random_reply is None and settles_catch_all(found.random_reply):
             domain.random_reply = found.random_reply

@@ -14,6 +14,7 @@ from typing import Literal
 from smtpcheck._address import parse_address
 from smtpcheck._enrich import AddressList
 from smtpcheck._errors import InvalidAddress, LocalProtocolError, PolicyError
+from smtpcheck._memory import Lifetimes
 from smtpcheck.protocol import Ehlo, Helo
 
 __all__ = ["Policy", "TLSMode"]
@@ -25,6 +26,7 @@ TLSMode = Literal["opportunistic", "required", "off"]
 
 _TLS_MODES = ("opportunistic", "required", "off")
 _NOBODY = AddressList()
+_REMEMBER = Lifetimes()
 _PROXY_SCHEMES = ("socks5://", "socks5h://", "socks4://", "socks4a://")
 
 
@@ -113,6 +115,9 @@ class Policy:
             :attr:`~smtpcheck.Reason.TEMPORARY_FAILURE`, new connections to it wait this
             long; the wait doubles with each such batch in a row, up to eight times this,
             and a batch without them ends it.
+        lifetimes: How long the memory keeps each kind of fact it learns (a host that
+            refused us, a domain's catch-all answer, an address's definite result...):
+            a :class:`~smtpcheck.Lifetimes`; ``Lifetimes.off()`` remembers nothing.
 
     >>> Policy(port=587, tls="required").implicit
     False
@@ -151,6 +156,7 @@ class Policy:
     greylist_delay: float = 300.0
     rate_limit_retries: int = 1
     rate_limit_delay: float = 5.0
+    lifetimes: Lifetimes = _REMEMBER
     # mail_from as MAIL FROM sends it (A-labels), computed by __post_init__.
     _reverse_path: str = dataclasses.field(default="", init=False, repr=False, compare=False)
 
@@ -194,6 +200,8 @@ class Policy:
             value = getattr(self, name)
             if value is not None and any(c in value for c in "\r\n\0"):
                 raise PolicyError(f"{name} must not contain CR, LF or NUL")
+        if not isinstance(self.lifetimes, Lifetimes):
+            raise PolicyError("lifetimes must be a Lifetimes: Lifetimes(refused=3600, ...)")
         self._check_identity()
 
     def _check_identity(self) -> None:

@@ -121,6 +121,8 @@ class Result:
         suggestion: The address the person probably meant when the domain looks like a
             typo of a popular one (``gmial.com``), whatever the verdict; else None.
         transcript: The commands and replies exchanged, when the policy asked for them.
+        remembered_at: When the answer was learned (:func:`time.time` seconds), for a
+            result given from memory without asking again; None for a fresh one.
     """
 
     address: str
@@ -137,6 +139,7 @@ class Result:
     free_provider: bool = False
     suggestion: str | None = None
     transcript: tuple[TranscriptLine, ...] = field(default=(), repr=False)
+    remembered_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-serialisable form that the command line prints.
@@ -167,4 +170,5 @@ class Result:
             "role_account": self.role_account,
             "free_provider": self.free_provider,
             "suggestion": self.suggestion,
+            "remembered_at": self.remembered_at,
         }

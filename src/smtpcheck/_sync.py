@@ -30,6 +30,9 @@ from smtpcheck._drivers import (
     helo_name,
     resolver_failure,
 )
+from smtpcheck._memory import Recall, Remember
+from smtpcheck._memory_admission import remembering
+from smtpcheck._memory_store import Memory, consult
 from smtpcheck._policy import Policy
 from smtpcheck._probe import (
     Close,
@@ -61,13 +64,22 @@ def run(
     policy: Policy,
     resolver: MailHostResolver,
     admission: Admission | None = None,
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> Result:
     """Verify *address* with blocking I/O; a bug of ours gives an ``internal_error``."""
+    helo = helo_name(policy.helo_name)
     steps = plan(
-        address, policy=policy, helo_name=helo_name(policy.helo_name), clock=time.monotonic
+        address,
+        policy=policy,
+        helo_name=helo,
+        clock=time.monotonic,
+        memory=memory is not None,
+        fresh=fresh,
     )
+    admission = remembering(admission, memory, policy, helo)
     try:
-        return drive(steps, policy=policy, resolver=resolver, admission=admission)
+        return drive(steps, policy=policy, resolver=resolver, admission=admission, memory=memory)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
         _log.exception("smtpcheck failed while verifying %r", str(address))
         return crashed(_given(address), _normalized(address), exc)
@@ -87,6 +99,7 @@ def drive(
     policy: Policy,
     resolver: MailHostResolver,
     admission: Admission | None = None,
+    memory: Memory | None = None,
 ) -> _T:
     """Carry out any plan (one address, or the addresses of a domain); return its value.
 
@@ -96,17 +109,26 @@ def drive(
         resolver: Answers the plan's DNS questions.
         admission: Answers its admission requests; everything is admitted at once when
             None. A slot still held when the plan ends is released.
+        memory: Answers the plan's :class:`~smtpcheck._memory.Recall` and keeps what
+            its :class:`~smtpcheck._memory.Remember` says; none when None.
     """
-    return _Driver(policy, resolver, admission or OpenAdmission()).drive(steps)
+    return _Driver(policy, resolver, admission or OpenAdmission(), memory).drive(steps)
 
 
 class _Driver:
     """Carries out one plan's actions on at most one socket at a time."""
 
-    def __init__(self, policy: Policy, resolver: MailHostResolver, admission: Admission) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        resolver: MailHostResolver,
+        admission: Admission,
+        memory: Memory | None = None,
+    ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.admission = admission
+        self.memory = memory
         self.held: list[Admit] = []
         self.sock: socket.socket | None = None
 
@@ -138,6 +160,8 @@ class _Driver:
         if isinstance(action, Close):
             self.close()
             return Sent()
+        if isinstance(action, Recall | Remember):
+            return consult(self.memory, action)
         sock = self.sock
         if sock is None:  # pragma: no cover - the plan never acts without a connection
             return Failed(FailureKind.IO, "not connected")

@@ -23,8 +23,9 @@ from smtpcheck._classify import Classification, Phase, classify_recipient, class
 from smtpcheck._enrich import Enrichment, enrich, screen
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
+from smtpcheck._memory import Recall, Recalled, Remember, identity, remembers
 from smtpcheck._policy import Policy
-from smtpcheck._probe import Action, Outcome, SessionReport, Stop, converse
+from smtpcheck._probe import Action, Outcome, Sent, SessionReport, Stop, converse
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import Reply
 
@@ -66,8 +67,8 @@ class Resolved:
     hosts: MailHosts
 
 
-PlanAction = Action | Resolve | Admit | Release
-PlanOutcome = Outcome | Resolved | Admitted | Refused
+PlanAction = Action | Resolve | Admit | Release | Recall | Remember
+PlanOutcome = Outcome | Resolved | Admitted | Refused | Recalled
 
 _DNS_STATUS: dict[DomainStatus, Classification] = {
     DomainStatus.NO_SUCH_DOMAIN: Classification(Verdict.UNDELIVERABLE, Reason.NO_SUCH_DOMAIN),
@@ -197,6 +198,8 @@ def plan(
     helo_name: str | None,
     clock: Callable[[], float],
     random_local: Callable[[str], str] = random_local_part,
+    memory: bool = False,
+    fresh: bool = False,
 ) -> Generator[PlanAction, PlanOutcome, Result]:
     """Plan the verification of one address; the generator returns its :class:`Result`.
 
@@ -206,6 +209,9 @@ def plan(
         helo_name: The EHLO name, or None for our address literal.
         clock: Monotonic seconds.
         random_local: Makes the catch-all probe's local part for a domain.
+        memory: The driver has a memory: ask it (:class:`~smtpcheck._memory.Recall`)
+            and tell it (:class:`~smtpcheck._memory.Remember`).
+        fresh: Ask again even when a definite result is remembered.
     """
     given = address if isinstance(address, str) else address.normalized
     parsed = parse(address, policy)
@@ -217,6 +223,8 @@ def plan(
         helo_name=helo_name,
         clock=clock,
         random_local=random_local,
+        memory=memory,
+        fresh=fresh,
     )
     return batch.results[0]
 
@@ -248,6 +256,8 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
     random_local: Callable[[str], str] = random_local_part,
     random_reply: Reply | None = None,
     recipient_limit: int | None = None,
+    memory: bool = False,
+    fresh: bool = False,
 ) -> Generator[PlanAction, PlanOutcome, DomainResults]:
     """Plan the verification of addresses of one domain: DNS once, few connections.
 
@@ -273,6 +283,12 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
         random_reply: The catch-all probe's reply learned earlier for this domain; the
             probe is not asked again when it is given.
         recipient_limit: The host's recipients-per-transaction limit learned earlier.
+        memory: The driver has a memory. Remembered definite results (and recent
+            greylistings) answer their addresses without DNS or SMTP; a remembered
+            catch-all answer stands in for the probe; what a host is known for (a
+            failing STARTTLS, a recipient limit) shapes the sessions; what was learned
+            by asking is remembered at the end.
+        fresh: Ask again even when a definite result is remembered.
     """
     out = _Collector(items, clock)
     # Offline answers first: the policy's lists, and disposable domains when the policy
@@ -284,11 +300,18 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
             pending.append(index)
         else:
             out.finish(index, offline[0], detail=offline[1])
+    first = items[0][1]
+    memory = memory and remembers(policy.lifetimes)
+    if memory and pending:
+        # What earlier verifications learned: a remembered answer needs no network.
+        pending, probed_before = yield from _recall(out, pending, policy, helo_name, fresh=fresh)
+        random_reply = random_reply or probed_before
     if not pending:
         return DomainResults(out.done(), random_reply, recipient_limit)
+    asked = list(pending)
+    learned: Reply | None = None  # a definite catch-all answer this plan learned
 
     # 2. DNS: where does mail for this domain go?
-    first = items[0][1]
     hosts = yield from _find_hosts(first, policy)
     if isinstance(hosts, MailHosts):
         found = _DNS_STATUS.get(
@@ -296,14 +319,24 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
         )
         for index in pending:
             out.finish(index, found, detail=hosts.detail)
+        if memory:
+            yield from _remember(out, asked, first.ascii_domain, None, policy)
         return DomainResults(out.done(), random_reply, recipient_limit)
+
+    plain, limit = (
+        (yield from _recall_hosts(hosts, policy, helo_name)) if memory else (frozenset[str](), None)
+    )
+    if limit is not None:
+        recipient_limit = limit if recipient_limit is None else min(recipient_limit, limit)
 
     # 3. SMTP: sessions until every address has its answer or no session makes progress.
     transcripts: dict[int, list[TranscriptLine]] = {i: [] for i in pending}
     last: dict[int, Reply] = {}  # each address's latest RCPT reply
     screened = False  # asked again once after postscreen's first-session 450 4.3.2
     alone: Reply | None = None  # the probe's answer in a session of its own
-    ask = functools.partial(_ask_hosts, hosts, policy=policy, helo_name=helo_name, clock=clock)
+    ask = functools.partial(
+        _ask_hosts, hosts, policy=policy, helo_name=helo_name, clock=clock, plain=plain
+    )
     while pending:
         batch = pending[: session_capacity(policy, random_reply, recipient_limit)]
         # A host that takes one recipient a transaction is never sent the probe with one.
@@ -322,7 +355,7 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
         # or refused for good) is kept for the next sessions: a deferred one is asked again.
         probe_reply = report.random_reply or random_reply
         if settles_catch_all(report.random_reply):
-            random_reply = report.random_reply
+            random_reply = learned = report.random_reply
         accepted = any(reply.is_positive for reply in report.answers.values())
         if (
             accepted
@@ -340,7 +373,7 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
                 alone = solo.answers.get(0)
             probe_reply = alone or probe_reply
             if settles_catch_all(alone):
-                random_reply = alone
+                random_reply = learned = alone
         replies = {batch[position]: reply for position, reply in report.answers.items()}
         last.update(replies)
         final = {index: reply for index, reply in replies.items() if not _ask_again(reply)}
@@ -383,7 +416,108 @@ def plan_domain(  # noqa: PLR0915 - the sessions of one domain, in order
                 transcript=tuple(transcripts[index]),
             )
         pending = [index for index in pending if index not in settled]
+    if memory:
+        yield from _remember(out, asked, first.ascii_domain, learned, policy)
     return DomainResults(out.done(), random_reply, recipient_limit)
+
+
+def _identity(policy: Policy, helo_name: str | None) -> str:
+    return identity(helo_name=helo_name, source_address=policy.source_address, proxy=policy.proxy)
+
+
+def _question(policy: Policy) -> str:
+    """What the policy asks a server, as far as it may change the answer."""
+    return (
+        f"port={policy.port} tls={policy.tls} implicit={int(policy.implicit)} "
+        f"verify={int(policy.check_certificate)} ca={policy.ca_file or ''} "
+        f"from={policy.mail_from} probe={int(policy.catch_all_probe)}"
+    )
+
+
+def _recall(
+    out: _Collector, pending: list[int], policy: Policy, helo_name: str | None, *, fresh: bool
+) -> Generator[PlanAction, PlanOutcome, tuple[list[int], Reply | None]]:
+    """Answer from memory what it can; return the rest, and the catch-all reply known."""
+    recalled = yield Recall(
+        domain=out.items[0][1].ascii_domain,
+        # A transcript is a conversation: asking for one asks the server.
+        addresses=()
+        if fresh or policy.transcript
+        else tuple(out.items[i][1].normalized for i in pending),
+        identity=_identity(policy, helo_name),
+        lifetimes=policy.lifetimes,
+        question=_question(policy),
+        greylist_delay=policy.greylist_delay,
+    )
+    assert isinstance(recalled, Recalled)  # noqa: S101 - the drivers' contract
+    left = [index for index in pending if not _recalled(out, index, recalled)]
+    return left, recalled.catch_all
+
+
+def _recalled(out: _Collector, index: int, recalled: Recalled) -> bool:
+    """Answer the address at *index* from memory, when it can be; say whether it was."""
+    key = out.items[index][1].normalized
+    found = recalled.results.get(key)
+    if found is not None:
+        out.finish(
+            index,
+            Classification(found.verdict, found.reason),
+            mx=found.mx,
+            reply=found.reply,
+            catch_all=found.catch_all,
+            detail=found.detail,
+            remembered_at=found.learned_at,
+        )
+        return True
+    grey = recalled.greylisted.get(key)
+    if grey is not None:
+        out.finish(
+            index,
+            Classification(Verdict.UNKNOWN, Reason.GREYLISTED),
+            reply=grey.reply,
+            detail=grey.detail(),
+            remembered_at=grey.learned_at,
+        )
+        return True
+    return False
+
+
+def _recall_hosts(
+    hosts: Sequence[MailHost], policy: Policy, helo_name: str | None
+) -> Generator[PlanAction, PlanOutcome, tuple[frozenset[str], int | None]]:
+    """What the memory knows of the hosts: those to ask in plaintext, a recipient limit.
+
+    In opportunistic mode a host whose STARTTLS handshake failed is asked in plaintext
+    at once (it would be after a failed attempt anyway); a host that said ``452`` too
+    many recipients after *n* RCPT TO gets sessions of *n* at most.
+    """
+    known = yield Recall(
+        domain="",
+        hosts=tuple(h.name for h in hosts),
+        identity=_identity(policy, helo_name),
+        lifetimes=policy.lifetimes,
+    )
+    assert isinstance(known, Recalled)  # noqa: S101 - the drivers' contract
+    plain = frozenset[str]()
+    if policy.tls == "opportunistic":
+        plain = frozenset(name for name, facts in known.hosts.items() if facts.tls_failed)
+    limits = [f.recipient_limit for f in known.hosts.values() if f.recipient_limit]
+    return plain, min(limits, default=None)
+
+
+def _remember(
+    out: _Collector, asked: Sequence[int], domain: str, catch_all: Reply | None, policy: Policy
+) -> Generator[PlanAction, PlanOutcome, None]:
+    """Tell the memory what asking taught: the results and the catch-all answer."""
+    outcome = yield Remember(
+        domain=domain,
+        results=tuple(r for i in asked if (r := out.results[i]) is not None),
+        catch_all=catch_all,
+        lifetimes=policy.lifetimes,
+        greylist_delay=policy.greylist_delay,
+        question=_question(policy),
+    )
+    assert isinstance(outcome, Sent)  # noqa: S101 - the drivers' contract
 
 
 class _Collector:
@@ -406,6 +540,7 @@ class _Collector:
         catch_all: bool | None = None,
         detail: str | None = None,
         transcript: tuple[TranscriptLine, ...] = (),
+        remembered_at: float | None = None,
     ) -> None:
         """Record the result of the address at *index*."""
         given, parsed = self.items[index]
@@ -428,6 +563,7 @@ class _Collector:
             free_provider=facts.free_provider,
             suggestion=facts.suggestion,
             transcript=transcript,
+            remembered_at=remembered_at,
         )
 
     def done(self) -> list[Result]:
@@ -488,6 +624,7 @@ def _ask_hosts(
     policy: Policy,
     helo_name: str | None,
     clock: Callable[[], float],
+    plain: frozenset[str] = frozenset(),
 ) -> Generator[PlanAction, PlanOutcome, SessionReport]:
     """Ask the mail hosts in order until one answers, within one time budget.
 
@@ -495,6 +632,8 @@ def _ask_hosts(
     for what the wait costs is here and only here: time spent waiting for a slot does
     not count against ``policy.timeout``, so the deadline moves by each wait. A host
     whose admission is refused is passed over like one that cannot be reached.
+
+    The hosts in *plain* are known to fail STARTTLS: they are asked in plaintext at once.
     """
     started = clock()
     deadline = None if policy.timeout is None else started + policy.timeout
@@ -529,6 +668,7 @@ def _ask_hosts(
                     clock=clock,
                     started=started,
                     deadline=deadline,
+                    plain=host.name in plain,
                 )
                 transcript.extend(report.transcript)
                 out_of_time = deadline is not None and clock() >= deadline
@@ -552,13 +692,15 @@ def _converse_admitted(
     clock: Callable[[], float],
     started: float,
     deadline: float | None,
+    plain: bool = False,
 ) -> Generator[PlanAction, PlanOutcome, SessionReport]:
     """The conversation(s) one admission covers, then its release with their lesson.
 
     Opportunistic TLS that fails is retried in plaintext at once, as MTAs do: the same
-    slot covers both connections, one after the other.
+    slot covers both connections, one after the other. With *plain* (the host is known
+    to fail STARTTLS) the first attempt is in plaintext.
     """
-    use_tls = True
+    use_tls = not plain
     transcript: list[TranscriptLine] = []
     tls_failed = False
     while True:

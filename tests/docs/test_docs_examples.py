@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from smtpcheck._api import forget_shared_memory
 from smtpcheck.testing import MailWorld
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -59,6 +60,7 @@ def _run_tests(namespace: dict[str, Any], before: set[str], where: str) -> None:
         unknown = set(params) - {"mail_world"}
         assert not unknown, f"{where}: {name} asks for fixtures the docs test lacks: {unknown}"
         if "mail_world" in params:
+            forget_shared_memory()  # as the pytest fixture does
             world = MailWorld.default().start()
             try:
                 value(mail_world=world)

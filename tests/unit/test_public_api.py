@@ -13,17 +13,17 @@ SRC = Path(smtpcheck.__file__).parent
 
 PUBLIC = {
     "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Check", "CheckStatus",
-    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "LocalProtocolError",
-    "MailHost", "MailHostResolver", "MailHosts", "Policy", "PolicyError", "ProtocolError",
-    "Reason", "RemoteProtocolError", "Reply", "Resolver", "Result", "SMTPCheckError",
-    "TLSMode", "TranscriptLine", "Verdict", "__version__", "aaudit", "audit", "averify",
-    "averify_many", "parse_address", "verify", "verify_many",
+    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "Lifetimes",
+    "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory", "Policy",
+    "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply", "Resolver",
+    "Result", "SMTPCheckError", "TLSMode", "TranscriptLine", "Verdict", "__version__",
+    "aaudit", "audit", "averify", "averify_many", "parse_address", "verify", "verify_many",
 }  # fmt: skip
 
 # Modules that do no I/O: they import no module that does, from the standard library or
 # from smtpcheck.
 PURE = {
-    "_address", "_classify", "_enrich", "_mailhosts", "_policy", "_probe", "_result",
+    "_address", "_classify", "_enrich", "_mailhosts", "_memory", "_policy", "_probe", "_result",
     "_verifier", "_admission",
     "_errors", "_literals", "_resolver/_plan", "_resolver/_protocols",
     "_rules", "_enrich_tlds", "protocol",

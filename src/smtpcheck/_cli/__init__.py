@@ -1,4 +1,4 @@
-"""The command line: ``smtpcheck verify``, ``smtpcheck demo`` and ``smtpcheck doctor``.
+"""The command line: ``smtpcheck verify``, ``demo``, ``doctor`` and ``memory``.
 
 ``smtpcheck`` and ``python -m smtpcheck`` are the same program, :func:`main`.
 
@@ -25,7 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from smtpcheck._cli import _demo, _doctor, _verify
+from smtpcheck._cli import _demo, _doctor, _memory, _verify
 from smtpcheck._cli._args import (
     EXIT_INTERRUPTED,
     EXIT_NOT_ALL_DELIVERABLE,
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _verify.add_parser(commands)
     _demo.add_parser(commands)
     _doctor.add_parser(commands)
+    _memory.add_parser(commands)
     return parser
 
 
@@ -93,10 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify": _verify.run,
         "demo": _demo.run,
         "doctor": _doctor.run,
+        "memory": _memory.run,
     }
     command = commands.get(args.command)
     if command is None:
-        error("error: give a command: verify, demo or doctor (see smtpcheck --help)")
+        error("error: give a command: verify, demo, doctor or memory (see smtpcheck --help)")
         return EXIT_USAGE
     try:
         return command(args)

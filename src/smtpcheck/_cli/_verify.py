@@ -25,6 +25,7 @@ from smtpcheck._cli._args import (
     resolver_from,
 )
 from smtpcheck._cli._input import addresses_from
+from smtpcheck._cli._memory import add_memory_options, memory_from
 from smtpcheck._cli._output import (
     VERDICT_ORDER,
     out,
@@ -33,6 +34,7 @@ from smtpcheck._cli._output import (
     summary_line,
     terminal_width,
 )
+from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
@@ -87,6 +89,7 @@ def add_parser(commands: Any) -> None:
         "--no-progress", action="store_true", help="no progress bar (shown only on a terminal)"
     )
     add_policy_options(verify)
+    add_memory_options(verify)
 
 
 # -- resuming ---------------------------------------------------------------------------
@@ -138,11 +141,18 @@ def verify_all(
     policy: Policy,
     resolver: AsyncMailHostResolver | None,
     emit: Callable[[Result], None],
+    memory: Memory | None = None,
+    fresh: bool = False,
 ) -> None:
-    """Verify ``addresses`` in bulk, calling ``emit`` for each result as it completes."""
+    """Verify ``addresses`` in bulk, calling ``emit`` for each result as it completes.
+
+    *memory* is what earlier runs learned (a new, empty one when None).
+    """
     from smtpcheck._bulk import verify_many  # noqa: PLC0415 - only the commands that verify
 
-    results = verify_many(addresses, policy=policy, resolver=resolver)
+    results = verify_many(
+        addresses, policy=policy, resolver=resolver, memory=memory or Memory(), fresh=fresh
+    )
     try:
         for result in results:
             emit(result)
@@ -281,11 +291,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the output file must not be the input file")
     sink = _Sink(args, addresses, policy)
     where = f" in {args.output}" if sink.to_file else ""
+    memory = memory_from(args)
     try:
         try:
-            verify_all(sink.todo, policy=policy, resolver=resolver, emit=sink.add)
+            verify_all(
+                sink.todo,
+                policy=policy,
+                resolver=resolver,
+                emit=sink.add,
+                memory=memory,
+                fresh=args.fresh,
+            )
         finally:
             sink.close()
+            memory.close()
     except KeyboardInterrupt:
         again = "; run the same command again to resume" if sink.to_file else ""
         error(

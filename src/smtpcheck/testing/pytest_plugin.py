@@ -35,6 +35,8 @@ def mail_world() -> Iterator[MailWorld]:
     Its servers listen on loopback for the test; teardown stops them and fails the test
     if smtpcheck sent any of DATA, BDAT, VRFY or EXPN. Usable from sync tests and from
     tests that run an event loop (start and stop never block on the caller's loop).
+    The process's shared memory (see :class:`smtpcheck.Memory`) starts empty: what an
+    earlier test's world taught is forgotten.
     """
     try:
         from smtpcheck.testing._world import MailWorld  # noqa: PLC0415 - keep pytest start light
@@ -43,6 +45,9 @@ def mail_world() -> Iterator[MailWorld]:
             f"the mail_world fixture needs smtpcheck's testing extra "
             f"(pip install 'smtpcheck[testing]'): {error}"
         )
+    from smtpcheck._api import forget_shared_memory  # noqa: PLC0415 - keep pytest start light
+
+    forget_shared_memory()
     world = MailWorld.default().start()
     try:
         yield world
