@@ -219,7 +219,9 @@ def near_misses(draw: st.DrawFn) -> tuple[str, dict[str, bool], str]:
         return f"{_insert(draw, local, ' ', start=1)}@{domain}", options, "local_invalid_char"
     if kind == "local_special":
         char = draw(st.sampled_from('()<>[]:;@\\,"\u00a0\u200b\ue000'))
-        return f"{_insert(draw, local, char)}@{domain}", options, "local_invalid_char"
+        # A leading no-break space is white space before the address: its own reason.
+        start = 1 if char.isspace() else 0
+        return f"{_insert(draw, local, char, start)}@{domain}", options, "local_invalid_char"
     if kind == "local_long":
         return f"{local + 'x' * (65 - len(local))}@{domain}", options, "local_too_long"
     if kind == "label_long":
