@@ -3,12 +3,20 @@
 >>> import smtpcheck
 >>> smtpcheck.parse_address("Jöhn@Exämple.org").ascii_domain
 'xn--exmple-cua.org'
+
+Importing the package is cheap: the value types are imported with it, while the names
+that need DNS, asyncio or threads (:func:`verify_many`, :func:`audit`,
+:class:`Resolver`...) are imported on first use, and :func:`verify` imports its driver
+when first called.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
-from smtpcheck._bulk import averify_many, verify_many
-from smtpcheck._doctor import Audit, Check, CheckStatus, aaudit, audit
 from smtpcheck._enrich import AddressList, Enrichment
 from smtpcheck._errors import (
     InvalidAddress,
@@ -22,9 +30,13 @@ from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck._memory import Lifetimes
 from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy, TLSMode
-from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import EnhancedStatus, Reply
+
+if TYPE_CHECKING:
+    from smtpcheck._bulk import averify_many, verify_many
+    from smtpcheck._doctor import Audit, Check, CheckStatus, aaudit, audit
+    from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 
 __version__ = "0.1.0.dev0"
 
@@ -66,3 +78,35 @@ __all__ = [
     "verify",
     "verify_many",
 ]
+
+# The names imported on first use, and the private module each lives in: these modules
+# import dnspython, asyncio or threads, which `import smtpcheck` does not pay for.
+_LAZY = {
+    "averify_many": "_bulk",
+    "verify_many": "_bulk",
+    "Audit": "_doctor",
+    "Check": "_doctor",
+    "CheckStatus": "_doctor",
+    "aaudit": "_doctor",
+    "audit": "_doctor",
+    "AsyncMailHostResolver": "_resolver",
+    "MailHostResolver": "_resolver",
+    "Resolver": "_resolver",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of :data:`_LAZY` from its module on first use, and keep it."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, the module's own dunders and its public submodules once loaded."""
+    dunders = {name for name in globals() if name.startswith("__")}
+    submodules = {name for name in ("protocol", "testing") if name in globals()}
+    return sorted({*__all__, *dunders, *submodules})

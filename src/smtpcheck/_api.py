@@ -1,16 +1,21 @@
-"""The public entry points: :func:`verify` and :func:`averify`."""
+"""The public entry points: :func:`verify` and :func:`averify`.
+
+Their drivers (and through them DNS, sockets, TLS and asyncio) are imported on the first
+call, not with the package: ``import smtpcheck`` stays cheap.
+"""
 
 from __future__ import annotations
 
 import threading
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from smtpcheck import _async, _sync
 from smtpcheck._address import Address
 from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 from smtpcheck._result import Result
+
+if TYPE_CHECKING:
+    from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 
 __all__ = ["averify", "verify"]
 
@@ -32,6 +37,8 @@ def resolver_or_default(resolver: _R | None) -> _R | Resolver:
         return resolver
     with _default_lock:
         if _default_resolver is None:
+            from smtpcheck._resolver import Resolver  # noqa: PLC0415 - on first use
+
             _default_resolver = Resolver()
         return _default_resolver
 
@@ -93,6 +100,8 @@ def verify(
     >>> r.verdict, r.reason
     (<Verdict.UNDELIVERABLE: 'undeliverable'>, <Reason.INVALID_SYNTAX: 'invalid_syntax'>)
     """
+    from smtpcheck import _sync  # noqa: PLC0415 - the driver is imported on first use
+
     return _sync.run(
         address,
         policy=policy or DEFAULT_POLICY,
@@ -112,6 +121,8 @@ async def averify(
     fresh: bool = False,
 ) -> Result:
     """The asyncio twin of :func:`verify`, with the same arguments and result."""
+    from smtpcheck import _async  # noqa: PLC0415 - the driver is imported on first use
+
     return await _async.run(
         address,
         policy=policy or DEFAULT_POLICY,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import smtpcheck
 
@@ -39,6 +43,41 @@ def test_all_is_exactly_the_public_names() -> None:
     exported = {n for n in dir(smtpcheck) if not n.startswith("_")}
     modules = {n for n in exported if inspect.ismodule(getattr(smtpcheck, n))}
     assert exported - modules == PUBLIC - {"__version__"}
+
+
+# What `import smtpcheck` must not pay for: DNS, sockets, TLS, asyncio, and the modules
+# built on them (imported when a call needs them).
+HEAVY = {
+    "asyncio", "dns", "socket", "ssl", "selectors", "subprocess", "tqdm",
+    "smtpcheck._async", "smtpcheck._sync", "smtpcheck._bulk", "smtpcheck._doctor",
+    "smtpcheck._resolver", "smtpcheck._verifier", "smtpcheck._probe", "smtpcheck._cli",
+}  # fmt: skip
+
+
+def test_importing_the_package_imports_nothing_heavy() -> None:
+    code = "import sys, smtpcheck; print('\\n'.join(sys.modules))"
+    loaded = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "smtpcheck" in loaded
+    assert {m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY} == set()
+
+
+def test_the_lazy_names_are_their_modules_objects() -> None:
+    from smtpcheck import _bulk, _doctor, _resolver
+
+    assert smtpcheck.verify_many is _bulk.verify_many
+    assert smtpcheck.averify_many is _bulk.averify_many
+    assert smtpcheck.audit is _doctor.audit
+    assert smtpcheck.aaudit is _doctor.aaudit
+    assert smtpcheck.Resolver is _resolver.Resolver
+    assert smtpcheck.MailHostResolver is _resolver.MailHostResolver
+    assert smtpcheck.AsyncMailHostResolver is _resolver.AsyncMailHostResolver
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = smtpcheck.no_such_name  # type: ignore[attr-defined]
 
 
 def test_every_public_name_is_documented() -> None:
