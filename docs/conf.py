@@ -7,10 +7,36 @@ below with the reason).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import smtpcheck
+import smtpcheck.testing
+from smtpcheck._public import ANNOTATIONS_AS_WRITTEN, DEFINED_IN
+
+
+def _read_where_defined() -> None:
+    """Give every public name back the module that defines it, for this build only.
+
+    The public names report their package as ``__module__`` (``smtpcheck.Result``),
+    while autodoc reads the ``#:`` comments of attributes, and viewcode the source, in
+    the module ``__module__`` names; and their annotations are resolved objects, while
+    the pages show them as written (``TLSMode``, not its ``Literal``). The pages still
+    document each name where a user imports it (``.. autoclass:: smtpcheck.Result``).
+    """
+    for package in (smtpcheck, smtpcheck.protocol, smtpcheck.testing):
+        for name in package.__all__:
+            getattr(package, name)  # the lazy names are published when first loaded
+    for public, home in DEFINED_IN.items():
+        package, _, name = public.rpartition(".")
+        value = getattr(sys.modules[package], name)
+        value.__module__ = home
+        if public in ANNOTATIONS_AS_WRITTEN:
+            value.__annotations__ = ANNOTATIONS_AS_WRITTEN[public]
+
+
+_read_where_defined()
 
 project = "smtpcheck"
 author = "The smtpcheck developers"
@@ -96,8 +122,6 @@ def _public_name(target: str) -> str | None:
     (``smtpcheck.Verdict``, ``smtpcheck.testing.MailWorld``), while docstrings and type
     hints name the module that defines it (``smtpcheck._result.Verdict``).
     """
-    import smtpcheck.testing  # noqa: PLC0415
-
     parts = target.split(".")
     if parts[0] != "smtpcheck" or len(parts) < 2:
         return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from smtpcheck import protocol
 from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
 from smtpcheck._enrich import AddressList, Enrichment
@@ -30,6 +31,7 @@ from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck._memory import Lifetimes
 from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy, TLSMode
+from smtpcheck._public import publish as _publish
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
 from smtpcheck.protocol import EnhancedStatus, Reply
 
@@ -96,13 +98,30 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import a name of :data:`_LAZY` from its module on first use, and keep it."""
+    """Import a name of ``_LAZY`` from its module on first use, and keep it.
+
+    Every public name of that module is published at once, so that none of its names
+    still reports its private module after one of them was asked for.
+    """
     home = _LAZY.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    module = importlib.import_module(f"{__name__}.{home}")
+    for other, other_home in _LAZY.items():
+        if other_home == home:
+            globals()[other] = _publish(__name__, getattr(module, other))
+    return globals()[name]
+
+
+# The names report their public home as their module (see smtpcheck._public):
+# smtpcheck.protocol's first, so that Reply stays smtpcheck.protocol.Reply; the lazy
+# names when they are loaded.
+for _name in protocol.__all__:
+    _publish(protocol.__name__, getattr(protocol, _name))
+for _name in __all__:
+    if _name not in _LAZY:
+        _publish(__name__, globals()[_name])
+del _name
 
 
 def __dir__() -> list[str]:

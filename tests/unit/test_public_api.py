@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
+import pickle
 import subprocess
 import sys
+import traceback
+import typing
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -29,7 +35,7 @@ PUBLIC = {
 PURE = {
     "_address", "_classify", "_enrich", "_mailhosts", "_memory", "_policy", "_probe", "_result",
     "_verifier", "_admission",
-    "_errors", "_literals", "_resolver/_plan", "_resolver/_protocols",
+    "_errors", "_literals", "_public", "_resolver/_plan", "_resolver/_protocols",
     "_rules", "_enrich_tlds", "protocol",
 }  # fmt: skip
 IO_MODULES = {"socket", "ssl", "asyncio", "selectors", "threading", "subprocess", "dns"}
@@ -78,6 +84,50 @@ def test_the_lazy_names_are_their_modules_objects() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = smtpcheck.no_such_name  # type: ignore[attr-defined]
+
+
+def _published(package: ModuleType) -> list[tuple[str, Any]]:
+    names = [(name, getattr(package, name)) for name in package.__all__]
+    return [(n, v) for n, v in names if inspect.isclass(v) or inspect.isfunction(v)]
+
+
+def test_public_names_report_their_public_home() -> None:
+    import smtpcheck.testing
+
+    for name, value in _published(smtpcheck):
+        home = "smtpcheck.protocol" if name in smtpcheck.protocol.__all__ else "smtpcheck"
+        assert value.__module__ == home, name
+    for package in (smtpcheck.protocol, smtpcheck.testing):
+        for name, value in _published(package):
+            assert value.__module__ == package.__name__, name
+    assert smtpcheck.Reply.__module__ == "smtpcheck.protocol"
+    assert smtpcheck.verify_many.__module__ == "smtpcheck"
+
+
+def test_a_traceback_names_the_public_error() -> None:
+    with pytest.raises(smtpcheck.PolicyError) as info:
+        smtpcheck.Policy(tls="sometimes")  # type: ignore[arg-type]
+    line = traceback.format_exception_only(info.type, info.value)[-1]
+    assert line.startswith("smtpcheck.PolicyError: tls must be one of")
+
+
+def test_type_hints_of_public_classes_still_resolve() -> None:
+    import smtpcheck.testing
+
+    for package in (smtpcheck, smtpcheck.protocol, smtpcheck.testing):
+        for name, value in _published(package):
+            if not inspect.isclass(value):
+                continue  # a function's hints are looked up in its own globals
+            hints = typing.get_type_hints(value)
+            assert all(not isinstance(hint, str) for hint in hints.values()), name
+    assert typing.get_type_hints(smtpcheck.Result)["reply"] == smtpcheck.Reply | None
+
+
+def test_results_pickle_through_their_public_names() -> None:
+    reply = smtpcheck.Reply(550, ("5.1.1 no such user",))
+    result = dataclasses.replace(smtpcheck.verify("not an address"), reply=reply)
+    assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes
+    assert pickle.loads(pickle.dumps(smtpcheck.Verdict.RISKY)) is smtpcheck.Verdict.RISKY  # noqa: S301
 
 
 def test_every_public_name_is_documented() -> None:

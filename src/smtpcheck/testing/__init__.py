@@ -31,6 +31,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from smtpcheck._public import publish as _publish
+
 if TYPE_CHECKING:
     from smtpcheck.testing._catalogue import DEFAULT_RAW_SERVERS, DEFAULT_SERVERS
     from smtpcheck.testing._record import FORBIDDEN_COMMANDS, Command, ServerStats
@@ -79,7 +81,7 @@ def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    value = _publish(__name__, getattr(importlib.import_module(f"{__name__}.{home}"), name))
     globals()[name] = value
     return value
 
