@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from smtpcheck import protocol
 from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
-from smtpcheck._enrich import AddressList, Enrichment
+from smtpcheck._enrich import AddressList, Enrichment, enrich, suggest
 from smtpcheck._errors import (
     InvalidAddress,
     LocalProtocolError,
@@ -76,7 +76,9 @@ __all__ = [
     "audit",
     "averify",
     "averify_many",
+    "enrich",
     "parse_address",
+    "suggest",
     "verify",
     "verify_many",
 ]

@@ -317,7 +317,7 @@ def parse_address(
 
     Raises:
         InvalidAddress: The text cannot be used as a mailbox; ``reason`` is one of
-            :data:`REASONS`.
+            those listed under :class:`~smtpcheck.InvalidAddress`.
         TypeError: *text* is not a ``str``.
 
     Examples:

@@ -226,15 +226,18 @@ def suggest(address: Address, /) -> str | None:
 
     Two corrections, the first that applies:
 
-    1. The domain is close to one of :data:`~smtpcheck._enrich.POPULAR_DOMAINS` by a
-       keyboard-aware edit distance (a neighbouring key, a doubled letter or two swapped
-       letters cost half an edit; any other insertion, deletion or substitution one
-       edit): at most half
-       an edit for a name of up to three letters (``aol``), one for four or five
-       (``gmail``), one and a half for longer ones (``hotmail``).
+    1. The domain is close to one of the consumer mail domains that most sign-up forms
+       see (a hand-curated list of about fifty: ``gmail.com``, ``yahoo.com``,
+       ``hotmail.com``, ``outlook.com``... and the large national providers, the most
+       used first) by a keyboard-aware edit distance (a neighbouring key, a doubled
+       letter or two swapped letters cost half an edit; any other insertion, deletion
+       or substitution one edit): at most half an edit for a name of up to three
+       letters (``aol``), one for four or five (``gmail``), one and a half for longer
+       ones (``hotmail``).
     2. The last label is not a real TLD (IANA's list), the domain has two labels or
-       more, and the label is at most one edit from one of
-       :data:`~smtpcheck._enrich.POPULAR_TLDS` (half an edit for a two-letter TLD).
+       more, and the label is at most one edit from one of the TLDs most mail domains
+       end with (``com``, ``net``, ``org``, ``de``, ``uk``... about twenty-five; half an
+       edit for a two-letter TLD).
 
     No suggestion for a domain that is itself popular, on the free-provider list, or a
     known real neighbour of a popular domain (``gmx.com``, ``ymail.com``, ``mail.com``,

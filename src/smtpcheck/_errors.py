@@ -35,9 +35,20 @@ class SMTPCheckError(Exception):
 class InvalidAddress(SMTPCheckError, ValueError):  # noqa: N818 - the public name is the design
     """The text cannot be used as a mailbox in ``RCPT TO``.
 
+    :func:`~smtpcheck.parse_address` gives one of these reasons (an application can
+    map them to its own messages):
+
+    ``empty``, ``too_long``, ``control_character``, ``whitespace``, ``no_at_sign``;
+    for the local part ``local_empty``, ``local_invalid_char``, ``local_dot``,
+    ``quoted_local_not_allowed``, ``smtputf8_not_allowed``, ``local_too_long``; for
+    the domain ``domain_empty``, ``domain_literal_not_allowed``,
+    ``domain_literal_invalid``, ``domain_invalid``, ``label_too_long``,
+    ``domain_too_long``, ``domain_single_label``, ``domain_special_use``.
+
     Attributes:
         address: The text as given.
         reason: A short machine-readable reason, such as ``"local_too_long"``.
+        message: A sentence for a person.
     """
 
     def __init__(self, address: str, reason: str, message: str) -> None:

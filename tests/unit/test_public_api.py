@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 import inspect
 import pickle
+import re
 import subprocess
 import sys
 import traceback
@@ -27,7 +28,8 @@ PUBLIC = {
     "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory", "Policy",
     "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply", "Resolver",
     "Result", "SMTPCheckError", "TLSMode", "TranscriptLine", "Verdict", "__version__",
-    "aaudit", "audit", "averify", "averify_many", "parse_address", "verify", "verify_many",
+    "aaudit", "audit", "averify", "averify_many", "enrich", "parse_address", "suggest",
+    "verify", "verify_many",
 }  # fmt: skip
 
 # Modules that do no I/O: they import no module that does, from the standard library or
@@ -128,6 +130,14 @@ def test_results_pickle_through_their_public_names() -> None:
     result = dataclasses.replace(smtpcheck.verify("not an address"), reply=reply)
     assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes
     assert pickle.loads(pickle.dumps(smtpcheck.Verdict.RISKY)) is smtpcheck.Verdict.RISKY  # noqa: S301
+
+
+def test_invalid_address_lists_every_reason_parse_address_gives() -> None:
+    from smtpcheck._address import REASONS
+
+    doc = inspect.getdoc(smtpcheck.InvalidAddress) or ""
+    listed = set(re.findall(r"``([a-z0-9_]+)``", doc.split("Attributes:")[0]))
+    assert listed == REASONS
 
 
 def test_every_public_name_is_documented() -> None:
