@@ -125,7 +125,7 @@ from typing import Final
 
 import idna
 
-from smtpcheck._errors import InvalidAddress
+from smtpcheck._errors import InvalidAddress, PolicyError
 
 __all__ = ["REASONS", "Address", "parse_address", "path_problem"]
 
@@ -261,7 +261,7 @@ class Address:
             self.domain_literal,
         )
         if actual != expected:
-            raise ValueError(
+            raise PolicyError(
                 f"these Address fields do not agree with each other: {actual!r}; "
                 "build an Address with parse_address()"
             )
@@ -318,7 +318,7 @@ def parse_address(
     Raises:
         InvalidAddress: The text cannot be used as a mailbox; ``reason`` is one of
             those listed under :class:`~smtpcheck.InvalidAddress`.
-        TypeError: *text* is not a ``str``.
+        PolicyError: *text* is not a ``str``.
 
     Examples:
         >>> address = parse_address("Jöhn.Doe@Exämple.ORG")
@@ -346,7 +346,7 @@ def parse_address(
         the part after @ is not a valid domain name: label 'exa mple' contains a space
     """
     if not isinstance(text, str):
-        raise TypeError(f"parse_address() takes a str, not {type(text).__name__}")
+        raise PolicyError(f"parse_address() takes a str, not {type(text).__name__}")
     parsed = _parse(
         text,
         allow_domain_literal=allow_domain_literal,

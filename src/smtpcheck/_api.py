@@ -10,11 +10,12 @@ import threading
 from typing import TYPE_CHECKING, TypeVar
 
 from smtpcheck._address import Address
-from smtpcheck._memory_store import Memory
+from smtpcheck._errors import PolicyError
 from smtpcheck._policy import Policy
 from smtpcheck._result import Result
 
 if TYPE_CHECKING:
+    from smtpcheck._memory_store import Memory
     from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 
 __all__ = ["averify", "verify"]
@@ -25,6 +26,12 @@ _R = TypeVar("_R")
 _default_resolver: Resolver | None = None
 _default_memory: Memory | None = None
 _default_lock = threading.Lock()
+
+
+def _check_address(call: str, address: object) -> None:
+    """Refuse an address that is neither text nor an :class:`Address` (a bug of the caller)."""
+    if not isinstance(address, str | Address):
+        raise PolicyError(f"{call}() takes a str or an Address, not {type(address).__name__}")
 
 
 def resolver_or_default(resolver: _R | None) -> _R | Resolver:
@@ -50,6 +57,8 @@ def memory_or_default(memory: Memory | None) -> Memory:
         return memory
     with _default_lock:
         if _default_memory is None:
+            from smtpcheck._memory_store import Memory  # noqa: PLC0415 - on first use
+
             _default_memory = Memory()
         return _default_memory
 
@@ -96,12 +105,18 @@ def verify(
         The result, with its verdict and reason; :attr:`Result.remembered_at` says when
         it was learned if it came from memory.
 
+    Raises:
+        PolicyError: *address* is neither a ``str`` nor an :class:`Address`. Text that is
+            not an address is not an error: it is a result with the reason
+            ``invalid_syntax``.
+
     >>> r = verify("not an address")
     >>> r.verdict, r.reason
     (<Verdict.UNDELIVERABLE: 'undeliverable'>, <Reason.INVALID_SYNTAX: 'invalid_syntax'>)
     """
     from smtpcheck import _sync  # noqa: PLC0415 - the driver is imported on first use
 
+    _check_address("verify", address)
     return _sync.run(
         address,
         policy=policy or DEFAULT_POLICY,
@@ -123,6 +138,7 @@ async def averify(
     """The asyncio twin of :func:`verify`, with the same arguments and result."""
     from smtpcheck import _async  # noqa: PLC0415 - the driver is imported on first use
 
+    _check_address("averify", address)
     return await _async.run(
         address,
         policy=policy or DEFAULT_POLICY,

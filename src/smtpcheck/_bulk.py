@@ -15,6 +15,7 @@ from smtpcheck._address import Address
 from smtpcheck._api import DEFAULT_POLICY, memory_or_default, resolver_or_default
 from smtpcheck._bridge import iterate
 from smtpcheck._engine import Engine
+from smtpcheck._errors import PolicyError
 from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
@@ -62,7 +63,7 @@ def verify_many(
         An iterator of results, one per input.
 
     Raises:
-        TypeError: When ``addresses`` is a single string.
+        PolicyError: When ``addresses`` is a single string.
 
     Errors raised by the input iterable itself are raised by the iterator after the
     results of the addresses read before it.
@@ -110,7 +111,7 @@ async def averify_many(
         One result per input, as each completes.
 
     Raises:
-        TypeError: When ``addresses`` is a single string.
+        PolicyError: When ``addresses`` is a single string.
 
     Example:
         >>> import asyncio
@@ -145,4 +146,4 @@ async def averify_many(
 
 def _check_input(addresses: object) -> None:
     if isinstance(addresses, str | bytes | Address):
-        raise TypeError("verify_many takes an iterable of addresses; for one, use verify()")
+        raise PolicyError("verify_many takes an iterable of addresses; for one, use verify()")

@@ -314,15 +314,15 @@ class AddressList:
             The list.
 
         Raises:
-            ValueError: An entry is empty or neither a domain nor an address; the
-                message names the entry.
+            InvalidAddress: An entry is empty or neither a domain nor an address; the
+                message names the entry, ``reason`` says what is wrong with it.
 
         >>> AddressList.of(["Bücher.example"]).domains
         frozenset({'xn--bcher-kva.example'})
         >>> AddressList.of(["no way"])
         Traceback (most recent call last):
         ...
-        ValueError: not a domain or an address in the list: 'no way' (domain_invalid)
+        smtpcheck.InvalidAddress: not a domain or an address in the list: 'no way' (domain_invalid)
         """
         domains: set[str] = set()
         addresses: set[str] = set()
@@ -338,9 +338,8 @@ class AddressList:
                     allow_special_use=True,
                 )
             except InvalidAddress as error:
-                raise ValueError(
-                    f"not a domain or an address in the list: {entry!r} ({error.reason})"
-                ) from None
+                message = f"not a domain or an address in the list: {entry!r} ({error.reason})"
+                raise InvalidAddress(entry, error.reason, message) from None
             if is_domain:
                 domains.add(parsed.ascii_domain)
             else:

@@ -1,11 +1,11 @@
 """The exceptions smtpcheck raises.
 
-Every exception derives from :class:`SMTPCheckError` and also from the builtin that
-matches its meaning, so callers can catch either::
+Every exception that leaves a public call derives from :class:`SMTPCheckError` and
+also from the builtin that matches its meaning, so callers can catch either::
 
     SMTPCheckError (Exception)
     ├── InvalidAddress (ValueError)           the text is not a usable mailbox
-    ├── PolicyError (ValueError)              a Policy was built with bad values
+    ├── PolicyError (ValueError)              any other argument smtpcheck cannot use
     └── ProtocolError                         the SMTP conversation broke its rules
         ├── LocalProtocolError                we tried something illegal
         └── RemoteProtocolError               the server sent something illegal
@@ -62,7 +62,13 @@ class InvalidAddress(SMTPCheckError, ValueError):  # noqa: N818 - the public nam
 
 
 class PolicyError(SMTPCheckError, ValueError):
-    """A :class:`~smtpcheck.Policy` was given a value it cannot use."""
+    """An argument smtpcheck cannot use, of a wrong value or of a wrong type.
+
+    A :class:`~smtpcheck.Policy` setting out of range, a :class:`~smtpcheck.Resolver`
+    timeout of zero, a :class:`~smtpcheck.Reply` code of 700, a single string given to
+    :func:`~smtpcheck.verify_many`, an address that is not a ``str``. Address text that
+    is not a usable mailbox is an :class:`InvalidAddress` instead.
+    """
 
 
 class ProtocolError(SMTPCheckError):

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import smtpcheck
-from smtpcheck import Policy, Reason, Result, Verdict
+from smtpcheck import Policy, PolicyError, Reason, Result, Verdict
 from smtpcheck._bulk import averify_many, verify_many
 from smtpcheck._resolver import DomainStatus, MailHost, MailHosts
 from smtpcheck.testing import Behaviour, Command, MailWorld
@@ -99,7 +99,7 @@ def test_addresses_objects_and_empty_input(world: MailWorld) -> None:
     assert result.address == "alice@ok.test"
     assert result.verdict is Verdict.DELIVERABLE
     assert list(verify_many([], policy=POLICY, resolver=world.resolver)) == []
-    with pytest.raises(TypeError, match="iterable of addresses"):
+    with pytest.raises(PolicyError, match="iterable of addresses"):
         verify_many("alice@ok.test", policy=POLICY)
 
 

@@ -16,7 +16,7 @@ from smtpcheck import _address as address_module
 from smtpcheck import protocol
 from smtpcheck._address import REASONS, Address, parse_address, path_problem
 from smtpcheck._enrich_tlds import TLDS
-from smtpcheck._errors import InvalidAddress, LocalProtocolError, SMTPCheckError
+from smtpcheck._errors import InvalidAddress, LocalProtocolError, PolicyError, SMTPCheckError
 
 ALLOW_ALL = {
     "allow_domain_literal": True,
@@ -381,7 +381,7 @@ def test_a_huge_input_is_refused_in_microseconds() -> None:
 
 
 def test_text_must_be_a_str() -> None:
-    with pytest.raises(TypeError, match="bytes"):
+    with pytest.raises(PolicyError, match="bytes"):
         parse_address(b"user@shop.de")  # type: ignore[arg-type]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import asyncio
+import builtins
 import dataclasses
 import importlib
 import inspect
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import traceback
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -188,3 +191,75 @@ def test_the_pure_core_imports_nothing_that_does_io() -> None:
 def test_the_pure_core_modules_import() -> None:
     for name in PURE:
         importlib.import_module(f"smtpcheck.{name.replace('/', '.')}")
+
+
+# -- every exception that leaves a public call is ours -------------------------------
+
+_R = smtpcheck.Resolver(nameservers=["127.0.0.1"], timeout=1.0)
+_P, _I = smtpcheck.PolicyError, smtpcheck.InvalidAddress
+_DISAGREEING = {"local_part": "a", "domain": "b.de", "ascii_domain": "c.de"}
+
+# (what, the call, the error it raises); none of them touches the network.
+BAD_CALLS: list[tuple[str, Callable[[], object], type[smtpcheck.SMTPCheckError]]] = [
+    ("Policy-tls", lambda: smtpcheck.Policy(tls="sometimes"), _P),  # type: ignore[arg-type]
+    ("Resolver-timeout", lambda: smtpcheck.Resolver(timeout=0), _P),
+    ("Resolver-cache_size", lambda: smtpcheck.Resolver(cache_size=0), _P),
+    ("Resolver-failure_ttl", lambda: smtpcheck.Resolver(failure_ttl=-1), _P),
+    ("mail_hosts-lifetime", lambda: _R.mail_hosts("a.test", lifetime=0), _P),
+    ("mail_hosts-max_hosts", lambda: _R.mail_hosts("a.test", max_hosts=0), _P),
+    ("mail_hosts-U-label", lambda: _R.mail_hosts("exämple.org"), _P),
+    ("mail_hosts-bad-name", lambda: _R.mail_hosts("a..b"), _P),
+    ("mail_hosts-empty", lambda: _R.mail_hosts("."), _P),
+    ("Reply-code", lambda: smtpcheck.Reply(700, ("x",)), _P),
+    ("Reply-no-line", lambda: smtpcheck.Reply(250, ()), _P),
+    ("EnhancedStatus-class", lambda: smtpcheck.EnhancedStatus(3, 1, 1), _P),
+    ("EnhancedStatus-detail", lambda: smtpcheck.EnhancedStatus(5, 1, 1000), _P),
+    ("ClientConnection-limit", lambda: smtpcheck.protocol.ClientConnection(max_line_length=0), _P),
+    ("ClientConnection-buffer", lambda: smtpcheck.protocol.ClientConnection(max_buffer=10), _P),
+    ("Address-fields", lambda: smtpcheck.Address(**_DISAGREEING), _P),
+    ("parse_address-bytes", lambda: smtpcheck.parse_address(b"a@b.de"), _P),  # type: ignore[arg-type]
+    ("verify-None", lambda: smtpcheck.verify(None), _P),  # type: ignore[arg-type]
+    ("averify-int", lambda: asyncio.run(smtpcheck.averify(25)), _P),  # type: ignore[arg-type]
+    ("verify_many-str", lambda: smtpcheck.verify_many("a@b.de"), _P),
+    ("AddressList-entry", lambda: smtpcheck.AddressList.of(["no way"]), _I),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error"), [(c, e) for _, c, e in BAD_CALLS], ids=[n for n, _, _ in BAD_CALLS]
+)
+def test_a_bad_argument_is_our_error_and_a_value_error(
+    call: Callable[[], object], error: type[smtpcheck.SMTPCheckError]
+) -> None:
+    with pytest.raises(error) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert str(info.value)
+
+
+# Builtin exceptions our own code may still raise, each with why it is not an argument
+# error: (module, exception, reason).
+BUILTIN_RAISES_ALLOWED = {
+    ("__init__", "AttributeError"): "a missing module attribute, as Python's own",
+    ("__main__", "SystemExit"): "python -m smtpcheck exits with the command line's status",
+    ("_doctor/_report", "KeyError"): "Audit['name']: the mapping protocol",
+    ("_engine", "RuntimeError"): "an invariant of the engine broken: a bug of ours",
+    ("_classify", "ValueError"): "a private function called against its contract: a bug",
+}
+
+
+def test_no_builtin_exception_is_raised_for_a_bad_argument() -> None:
+    errors = {
+        name
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    }
+    found = set()
+    for path in sorted(SRC.glob("*.py")) + sorted((SRC / "protocol").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                if isinstance(func, ast.Name) and func.id in errors:
+                    found.add((str(path.relative_to(SRC).with_suffix("")), func.id))
+    found = {(module, name) for module, name in found if module != "_cli"}  # its own errors
+    assert found <= set(BUILTIN_RAISES_ALLOWED), found - set(BUILTIN_RAISES_ALLOWED)

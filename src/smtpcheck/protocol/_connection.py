@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from smtpcheck._errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from smtpcheck._errors import LocalProtocolError, PolicyError, ProtocolError, RemoteProtocolError
 from smtpcheck.protocol import _state
 from smtpcheck.protocol._commands import Command, Ehlo, MailFrom, RcptTo, StartTLS
 from smtpcheck.protocol._events import (
@@ -66,7 +66,7 @@ class ClientConnection:
             until :data:`NEED_DATA` before receiving more. At least *max_line_length*.
 
     Raises:
-        ValueError: A limit is not a positive number, or *max_buffer* is smaller than
+        PolicyError: A limit is not a positive number, or *max_buffer* is smaller than
             *max_line_length*.
     """
 
@@ -78,9 +78,9 @@ class ClientConnection:
         max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
         if min(max_line_length, max_reply_lines, max_buffer) < 1:
-            raise ValueError("limits must be positive")
+            raise PolicyError("limits must be positive")
         if max_buffer < max_line_length:
-            raise ValueError("max_buffer must be at least max_line_length")
+            raise PolicyError("max_buffer must be at least max_line_length")
         self._reader = ReplyReader(max_line_length, max_reply_lines, max_buffer)
         self._state = State.GREETING  # as if every pending command succeeds
         self._confirmed = State.GREETING  # as the replies received so far say

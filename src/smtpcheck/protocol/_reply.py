@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from smtpcheck._errors import LocalProtocolError
+from smtpcheck._errors import LocalProtocolError, PolicyError
 
 __all__ = ["EnhancedStatus", "Reply", "format_reply"]
 
@@ -29,9 +29,9 @@ class EnhancedStatus:
 
     def __post_init__(self) -> None:
         if self.klass not in (2, 4, 5):
-            raise ValueError(f"enhanced status class must be 2, 4 or 5, not {self.klass}")
+            raise PolicyError(f"enhanced status class must be 2, 4 or 5, not {self.klass}")
         if not (0 <= self.subject <= 999 and 0 <= self.detail <= 999):
-            raise ValueError("enhanced status subject and detail must be 0 to 999")
+            raise PolicyError("enhanced status subject and detail must be 0 to 999")
 
     @classmethod
     def parse(cls, text: str) -> EnhancedStatus | None:
@@ -74,9 +74,9 @@ class Reply:
 
     def __post_init__(self) -> None:
         if not 200 <= self.code <= 599:
-            raise ValueError(f"reply code must be 200 to 599, not {self.code}")
+            raise PolicyError(f"reply code must be 200 to 599, not {self.code}")
         if not self.lines:
-            raise ValueError("a reply has at least one line")
+            raise PolicyError("a reply has at least one line")
         if self.enhanced is None:
             found = EnhancedStatus.parse(self.lines[0])
             if found is not None and found.klass == self.code // 100:
