@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from smtpcheck._admission import Admit, Admitted, Refused, Release
 from smtpcheck._memory import Recall, Remember
@@ -112,8 +112,12 @@ class Network:
         return MailHosts(domain=action.domain, status=self.status, hosts=self.hosts)
 
 
-def run_plan(steps: Generator[PlanAction, PlanOutcome, T], net: Network) -> T:  # noqa: PLR0915
-    """Drive *steps* against the fake *net*; every action is kept in ``net.actions``."""
+def run_plan(steps: Generator[PlanAction, Any, T], net: Network) -> T:  # noqa: PLR0915
+    """Drive *steps* against the fake *net*; every action is kept in ``net.actions``.
+
+    *steps* is the verifier's plan or a narrower one (the probe's ``greet``): each gets
+    the outcomes of the actions it yields, so its send type is left open.
+    """
     server: FakeServer | None = None
     session: dict[str, int] = {}
     queue: list[bytes] = []

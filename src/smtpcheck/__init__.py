@@ -99,20 +99,24 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name of ``_LAZY`` from its module on first use, and keep it.
+# Hidden from type checkers: they see the names through the TYPE_CHECKING imports above,
+# and a module __getattr__ would make any misspelt name (smtpcheck.verfy) type-check.
+if not TYPE_CHECKING:
 
-    Every public name of that module is published at once, so that none of its names
-    still reports its private module after one of them was asked for.
-    """
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{home}")
-    for other, other_home in _LAZY.items():
-        if other_home == home:
-            globals()[other] = _publish(__name__, getattr(module, other))
-    return globals()[name]
+    def __getattr__(name: str) -> Any:
+        """Import a name of ``_LAZY`` from its module on first use, and keep it.
+
+        Every public name of that module is published at once, so that none of its names
+        still reports its private module after one of them was asked for.
+        """
+        home = _LAZY.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module = importlib.import_module(f"{__name__}.{home}")
+        for other, other_home in _LAZY.items():
+            if other_home == home:
+                globals()[other] = _publish(__name__, getattr(module, other))
+        return globals()[name]
 
 
 # The names report their public home as their module (see smtpcheck._public):

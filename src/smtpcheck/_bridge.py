@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
 from smtpcheck._address import Address
@@ -80,7 +80,7 @@ def iterate(
     *,
     memory: Memory | None = None,
     fresh: bool = False,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """Run the engine over ``addresses`` in a thread of its own; yield its results."""
     handover: queue.SimpleQueue[Result | _Done] = queue.SimpleQueue()
     control = _Control()

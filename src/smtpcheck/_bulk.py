@@ -9,7 +9,7 @@ gates, retries); the blocking twin runs it in a thread of its own
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Generator, Iterable
 
 from smtpcheck._address import Address
 from smtpcheck._api import DEFAULT_POLICY, memory_or_default, resolver_or_default
@@ -32,7 +32,7 @@ def verify_many(
     resolver: AsyncMailHostResolver | None = None,
     memory: Memory | None = None,
     fresh: bool = False,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """Verify many addresses; yield each :class:`Result` as soon as it is known.
 
     Addresses of one domain share SMTP sessions (several ``RCPT TO`` in each, the
@@ -92,7 +92,7 @@ async def averify_many(
     resolver: AsyncMailHostResolver | None = None,
     memory: Memory | None = None,
     fresh: bool = False,
-) -> AsyncIterator[Result]:
+) -> AsyncGenerator[Result, None]:
     """The asyncio twin of :func:`verify_many`; also takes an async iterable.
 
     A plain iterable is read in the event loop's thread, so it must not block (a list,

@@ -457,7 +457,7 @@ def test_stopping_early_leaves_no_thread_running(world: MailWorld) -> None:
         if count == 10:
             break
     assert threading.active_count() > before  # the engine runs until the iterator closes
-    results.close()  # type: ignore[attr-defined]  # a generator
+    results.close()
     assert threading.active_count() == before
     with contextlib.closing(verify_many(given, policy=POLICY, resolver=world.resolver)) as more:
         next(iter(more))

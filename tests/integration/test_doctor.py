@@ -313,7 +313,7 @@ def test_the_default_target_is_the_first_mx_of_a_domain() -> None:
         "mx.echo.test", domains=["echo.test"], behaviour=Behaviour(echo_client_address=True)
     )
     with world:
-        data = {**world.dns_records(), **GOOD}
+        data: dict[str, Sequence[Record]] = {**world.dns_records(), **GOOD}
         assert world.port is not None
         with DNSServer(data) as dns:
             report = audit(
@@ -545,7 +545,7 @@ def test_spamhaus_codes_are_read_right(
     world: MailWorld, code: str, status: CheckStatus, words: str
 ) -> None:
     # The zone's name picks the known data; the loopback DNS server answers for it.
-    data = {**GOOD, "1.0.0.127.zen.spamhaus.org": [("A", code)]}
+    data: dict[str, Sequence[Record]] = {**GOOD, "1.0.0.127.zen.spamhaus.org": [("A", code)]}
     check = run_audit(world, data, blocklists=["zen.spamhaus.org"])["blocklist:zen.spamhaus.org"]
     assert check.status is status
     assert any(words in d for d in check.details), check.details

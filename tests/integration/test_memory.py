@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_a_second_run_opens_no_connection_for_remembered_results(world: MailWorl
 
 def test_fresh_asks_again_and_unknown_is_never_served(world: MailWorld) -> None:
     memory = Memory()
-    ask = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
     assert smtpcheck.verify("alice@ok.test", **ask).verdict is Verdict.DELIVERABLE
     assert smtpcheck.verify("alice@drop.test", **ask).verdict is Verdict.UNKNOWN
     world.reset()
@@ -113,7 +114,7 @@ def test_fresh_asks_again_and_unknown_is_never_served(world: MailWorld) -> None:
 
 def test_a_known_non_catch_all_domain_is_asked_one_rcpt_per_address(world: MailWorld) -> None:
     memory = Memory()
-    ask = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
     assert smtpcheck.verify("alice@ok.test", **ask).catch_all is False
     assert len(rcpts(world, "mx.ok.test")) == 2  # the address and the probe
     world.reset()
@@ -134,7 +135,7 @@ def test_a_known_non_catch_all_domain_is_asked_one_rcpt_per_address(world: MailW
 
 def test_a_known_catch_all_domain_is_risky_without_the_probe(world: MailWorld) -> None:
     memory = Memory()
-    ask = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
     assert smtpcheck.verify("alice@catchall.test", **ask).reason is Reason.CATCH_ALL
     world.reset()
     result = asyncio.run(smtpcheck.averify("zed@catchall.test", **ask))
@@ -152,7 +153,7 @@ def test_a_host_that_refused_us_is_left_alone_until_its_cool_down_ends(
 ) -> None:
     clock = Clock()
     memory = Memory(clock=clock)
-    ask = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"policy": POLICY, "resolver": world.resolver, "memory": memory}
     first = smtpcheck.verify(f"alice@{domain}", **ask)
     assert (first.verdict, first.reason) == (Verdict.UNKNOWN, Reason.BLOCKED)
     server = f"mx.{domain}"
@@ -180,7 +181,7 @@ def test_a_host_that_refused_us_is_left_alone_until_its_cool_down_ends(
 
 def test_another_identity_is_not_refused_for_the_first_one(world: MailWorld) -> None:
     memory = Memory()
-    ask = {"resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"resolver": world.resolver, "memory": memory}
     smtpcheck.verify("alice@blocked-connect.test", policy=POLICY, **ask)
     other = POLICY.replace(helo_name="other-client.test")
     smtpcheck.verify("alice@blocked-connect.test", policy=other, **ask)
@@ -190,7 +191,7 @@ def test_another_identity_is_not_refused_for_the_first_one(world: MailWorld) -> 
 def test_a_failing_starttls_is_skipped_next_time(world: MailWorld) -> None:
     memory = Memory()
     policy = POLICY.replace(verify_certificate=True)  # the sandbox's CA is not trusted
-    ask = {"policy": policy, "resolver": world.resolver, "memory": memory}
+    ask: dict[str, Any] = {"policy": policy, "resolver": world.resolver, "memory": memory}
     first = smtpcheck.verify("alice@tls.test", **ask)
     assert first.verdict is Verdict.DELIVERABLE
     assert "STARTTLS" in verbs(world, "mx.tls.test")
@@ -217,7 +218,7 @@ def test_a_recipient_limit_is_where_the_next_sessions_start() -> None:
     # A 452 4.5.3 counts as a rate limit for the back-off today: keep it short.
     policy = POLICY.replace(rate_limit_delay=0.01)
     with world:
-        ask = {"policy": policy, "resolver": world.resolver, "memory": memory}
+        ask: dict[str, Any] = {"policy": policy, "resolver": world.resolver, "memory": memory}
         first = list(smtpcheck.verify_many([f"u{n}@lim.test" for n in range(6)], **ask))
         assert {r.verdict for r in first} == {Verdict.DELIVERABLE}
         assert memory.host_facts("mx.lim.test", WHO, Lifetimes()).recipient_limit == 2
@@ -238,7 +239,7 @@ def test_a_memory_file_is_shared_by_runs(world: MailWorld, tmp_path: Path) -> No
     first.close()
     world.reset()
     second = Memory.file(path)
-    ask = {"policy": POLICY, "resolver": world.resolver, "memory": second}
+    ask: dict[str, Any] = {"policy": POLICY, "resolver": world.resolver, "memory": second}
     assert smtpcheck.verify("alice@ok.test", **ask).remembered_at is not None
     assert smtpcheck.verify("y@blocked-connect.test", **ask).reason is Reason.BLOCKED
     result = asyncio.run(smtpcheck.averify("z@blocked-connect.test", **ask))
@@ -250,7 +251,10 @@ def test_a_memory_file_is_shared_by_runs(world: MailWorld, tmp_path: Path) -> No
 
 def test_lifetimes_off_remembers_nothing(world: MailWorld) -> None:
     memory = Memory()
-    ask = {"policy": POLICY.replace(lifetimes=Lifetimes.off()), "resolver": world.resolver}
+    ask: dict[str, Any] = {
+        "policy": POLICY.replace(lifetimes=Lifetimes.off()),
+        "resolver": world.resolver,
+    }
     for _ in range(2):
         smtpcheck.verify("alice@blocked-connect.test", **ask, memory=memory)
         smtpcheck.verify("alice@ok.test", **ask, memory=memory)

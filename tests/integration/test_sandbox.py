@@ -576,7 +576,7 @@ def test_public_names() -> None:
     assert TLS.IMPLICIT.value == "implicit"
     assert ReplyStyle.OUTLOOK.value == "outlook"
     with pytest.raises(AttributeError):
-        _ = testing.Nope
+        _ = testing.Nope  # type: ignore[attr-defined]
 
 
 # -- the pytest plugin ----------------------------------------------------------------------

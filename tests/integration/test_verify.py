@@ -12,6 +12,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -271,7 +272,10 @@ def test_greylisting_passes_once_the_server_is_satisfied() -> None:
     )
     memory = smtpcheck.Memory(clock=clock)  # it remembers the greylisting, on this clock
     with world:
-        ask = {"policy": POLICY.replace(greylist_delay=60), "resolver": world.resolver}
+        ask: dict[str, Any] = {
+            "policy": POLICY.replace(greylist_delay=60),
+            "resolver": world.resolver,
+        }
         assert smtpcheck.verify("alice@a.test", **ask, memory=memory).reason is R.GREYLISTED
         clock.advance(61)
         assert smtpcheck.verify("alice@a.test", **ask, memory=memory).verdict is V.DELIVERABLE
@@ -313,8 +317,8 @@ def test_a_failing_injected_resolver_is_a_dns_failure() -> None:
             raise RuntimeError("boom")
 
     for result in (
-        smtpcheck.verify("a@b.test", policy=POLICY, resolver=Broken()),  # type: ignore[arg-type]
-        asyncio.run(smtpcheck.averify("a@b.test", policy=POLICY, resolver=Broken())),  # type: ignore[arg-type]
+        smtpcheck.verify("a@b.test", policy=POLICY, resolver=Broken()),
+        asyncio.run(smtpcheck.averify("a@b.test", policy=POLICY, resolver=Broken())),
     ):
         assert (result.verdict, result.reason) == (V.UNKNOWN, R.DNS_FAILURE)
         assert result.detail is not None

@@ -13,7 +13,7 @@ from smtpcheck._errors import LocalProtocolError, RemoteProtocolError
 
 # Reply text: any characters but CR, LF and lone surrogates.
 line_text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=40
 )
 line_bytes = st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b)
 replies = st.builds(

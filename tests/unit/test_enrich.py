@@ -222,7 +222,7 @@ def test_enrichment_to_dict() -> None:
 
 def test_enrichment_is_frozen_and_keyword_only() -> None:
     with pytest.raises(TypeError):
-        Enrichment(True)  # type: ignore[misc]
+        Enrichment(True)  # type: ignore[call-arg]
     with pytest.raises(AttributeError):
         Enrichment().disposable = True  # type: ignore[misc]
 

@@ -60,6 +60,15 @@ OUTLOOK_EHLO = (
 PLAIN_EHLO = b"250-mx.example.com\r\n250 SIZE\r\n"  # no PIPELINING, no STARTTLS
 
 
+def fresh(conn: p.ClientConnection) -> p.ClientConnection:
+    """The connection itself: its properties read afresh after a call changed them.
+
+    A type checker keeps a property it saw asserted (``conn.state is State.HELLO``)
+    narrowed to that value, across the calls that change it.
+    """
+    return conn
+
+
 def events(conn: p.ClientConnection, data: bytes | None = None) -> list[p.Event]:
     """Feed *data* and collect events until NEED_DATA (or a close)."""
     if data is not None:
@@ -267,7 +276,7 @@ def test_extensions_from_real_and_odd_ehlo_replies(data: bytes, expected: p.Exte
     conn = ready(data)
     got = conn.extensions
     assert (got.size, got.auth) == (expected.size, expected.auth)
-    flags = ("starttls", "pipelining", "smtputf8", "eightbitmime")
+    flags: tuple[str, ...] = ("starttls", "pipelining", "smtputf8", "eightbitmime")
     flags += ("enhancedstatuscodes", "chunking", "dsn")
     assert {f: getattr(got, f) for f in flags} == {f: getattr(expected, f) for f in flags}
     assert got == p.Extensions(**{f: getattr(got, f) for f in (*flags, "size", "auth", "raw")})
@@ -293,7 +302,7 @@ def test_ehlo_response_event_and_extensions_are_empty_before() -> None:
     assert event == p.Response(
         p.Ehlo("client.example.org"), reply(250, "mx.example.com", "PIPELINING")
     )
-    assert conn.pending == ()
+    assert fresh(conn).pending == ()
     assert conn.extensions.pipelining
 
 
@@ -306,7 +315,7 @@ def test_helo_fallback_after_ehlo_refused(code: int) -> None:
     assert conn.extensions == p.Extensions()
     conn.send(p.Helo("client.example.org"))
     events(conn, b"250 mx.example.com\r\n")
-    assert conn.state is State.READY
+    assert fresh(conn).state is State.READY
     assert conn.extensions == p.Extensions()
     with pytest.raises(LocalProtocolError, match="STARTTLS"):
         conn.send(p.StartTLS())
@@ -497,7 +506,7 @@ def test_pipelined_mail_and_rcpts_with_replies_in_one_chunk() -> None:
         p.Response(rcpt2, reply(550, "5.1.1 The email account", "5.1.1 does not exist")),
     ]
     assert got[2].reply.enhanced == p.EnhancedStatus(5, 1, 1)  # type: ignore[union-attr]
-    assert conn.pending == ()
+    assert fresh(conn).pending == ()
     assert conn.state is State.TRANSACTION
 
 
@@ -509,14 +518,14 @@ def test_pipelined_mail_refused_goes_back_to_ready_when_its_reply_arrives() -> N
     conn.receive_data(b"550 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n")
     assert conn.state is State.TRANSACTION
     assert conn.next_event() == p.Response(MAIL, reply(550, "5.7.1 sender refused"))
-    assert conn.state is State.READY
+    assert fresh(conn).state is State.READY
     with pytest.raises(LocalProtocolError):
         ready(GMAIL_EHLO).send(RCPT)  # the same rule as a fresh READY connection
     assert conn.next_event() == p.Response(RCPT, reply(503, "5.5.1 need MAIL"))
     assert events(conn, b"503 5.5.1 need MAIL\r\n") == [
         p.Response(RCPT, reply(503, "5.5.1 need MAIL"))
     ]
-    assert conn.state is State.READY
+    assert fresh(conn).state is State.READY
     conn.send(MAIL)
     assert conn.state is State.TRANSACTION
 
@@ -586,7 +595,7 @@ def test_starttls_then_ehlo_again() -> None:
     assert not conn.tls
     conn.start_tls_done()
     assert conn.state is State.HELLO
-    assert conn.tls
+    assert fresh(conn).tls
     assert conn.extensions == p.Extensions()
     with pytest.raises(LocalProtocolError):
         conn.send(MAIL)
@@ -646,7 +655,7 @@ def test_quit_then_close() -> None:
     assert conn.next_event() == p.ConnectionClosed()
     with pytest.raises(LocalProtocolError, match="after the connection closed"):
         conn.receive_data(b"250 late\r\n")
-    assert conn.state is State.ERROR
+    assert fresh(conn).state is State.ERROR
 
 
 def test_close_with_commands_pending_is_reported() -> None:

@@ -81,12 +81,13 @@ def test_part_of_an_unasked_reply_is_enough() -> None:
 
 def test_replies_read_before_the_next_command_are_fine() -> None:
     conn = ready(PLAIN_EHLO)
-    for command, answer in [
+    exchanges: list[tuple[p.Command, bytes]] = [
         (p.MailFrom(""), b"250 2.1.0 Ok\r\n"),
         (p.RcptTo("a@example.com"), b"550 5.1.1 no\r\n"),
         (p.RcptTo("b@example.com"), b"250 2.1.5 Ok\r\n"),
         (p.Quit(), b"221 bye\r\n"),
-    ]:
+    ]
+    for command, answer in exchanges:
         conn.send(command)
         (event,) = events(conn, answer)
         assert isinstance(event, p.Response)

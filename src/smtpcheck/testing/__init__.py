@@ -77,13 +77,17 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = _publish(__name__, getattr(importlib.import_module(f"{__name__}.{home}"), name))
-    globals()[name] = value
-    return value
+# Hidden from type checkers, which see the names through the TYPE_CHECKING imports: a
+# module __getattr__ would make any misspelt name type-check.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = _publish(__name__, getattr(importlib.import_module(f"{__name__}.{home}"), name))
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
