@@ -37,7 +37,7 @@ from smtpcheck.protocol import EnhancedStatus, Reply
 
 if TYPE_CHECKING:
     from smtpcheck._bulk import averify_many, verify_many
-    from smtpcheck._doctor import Audit, Check, CheckStatus, aaudit, audit
+    from smtpcheck._doctor import Audit, Blocklist, Check, CheckStatus, Target, aaudit, audit
     from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 
 __version__ = "0.1.0.dev0"
@@ -47,6 +47,7 @@ __all__ = [
     "AddressList",
     "AsyncMailHostResolver",
     "Audit",
+    "Blocklist",
     "Check",
     "CheckStatus",
     "DomainStatus",
@@ -69,6 +70,7 @@ __all__ = [
     "Result",
     "SMTPCheckError",
     "TLSMode",
+    "Target",
     "TranscriptLine",
     "Verdict",
     "__version__",
@@ -89,8 +91,10 @@ _LAZY = {
     "averify_many": "_bulk",
     "verify_many": "_bulk",
     "Audit": "_doctor",
+    "Blocklist": "_doctor",
     "Check": "_doctor",
     "CheckStatus": "_doctor",
+    "Target": "_doctor",
     "aaudit": "_doctor",
     "audit": "_doctor",
     "AsyncMailHostResolver": "_resolver",

@@ -19,6 +19,7 @@ from smtpcheck import (
     AddressList,
     AsyncMailHostResolver,
     Audit,
+    Blocklist,
     Check,
     CheckStatus,
     DomainStatus,
@@ -35,6 +36,7 @@ from smtpcheck import (
     Resolver,
     Result,
     SMTPCheckError,
+    Target,
     TranscriptLine,
     Verdict,
 )
@@ -183,6 +185,9 @@ def check_audit() -> None:
         assert_type(check.status, CheckStatus)
         assert_type(check.fix, str | None)
     assert_type(report["port25"], Check)
+    assert_type(report.target, Target | None)
+    own = Blocklist(zone="bl.example", listed={"127.0.0.2": "spam source"})
+    assert_type(smtpcheck.audit(blocklists=[own, "bl.spamcop.net"]), Audit)
 
 
 def check_protocol() -> None:

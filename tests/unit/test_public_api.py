@@ -26,13 +26,13 @@ import smtpcheck
 SRC = Path(smtpcheck.__file__).parent
 
 PUBLIC = {
-    "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Check", "CheckStatus",
-    "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress", "Lifetimes",
-    "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory", "Policy",
-    "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply", "Resolver",
-    "Result", "SMTPCheckError", "TLSMode", "TranscriptLine", "Verdict", "__version__",
-    "aaudit", "audit", "averify", "averify_many", "enrich", "parse_address", "suggest",
-    "verify", "verify_many",
+    "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Blocklist", "Check",
+    "CheckStatus", "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress",
+    "Lifetimes", "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory",
+    "Policy", "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply",
+    "Resolver", "Result", "SMTPCheckError", "TLSMode", "Target", "TranscriptLine", "Verdict",
+    "__version__", "aaudit", "audit", "averify", "averify_many", "enrich", "parse_address",
+    "suggest", "verify", "verify_many",
 }  # fmt: skip
 
 # Modules that do no I/O: they import no module that does, from the standard library or

@@ -171,15 +171,14 @@ def audit(
             ``mail_from``, ``port``, ``source_address``, ``proxy`` and timeouts
             (``connect_timeout``, ``reply_timeout`` for the whole EHLO conversation,
             ``dns_timeout`` per DNS question).
-        domain: Connect to the first MX of this domain
-            (:data:`~smtpcheck._doctor.DEFAULT_DOMAIN` when neither ``domain`` nor
-            ``target`` is given).
+        domain: Connect to the first MX of this domain (``gmail.com`` when neither
+            ``domain`` nor ``target`` is given).
         target: Connect to this host instead: ``"host"``, ``"host:port"``,
             ``"[2001:db8::1]:25"`` or ``(host, port)``; the port defaults to the policy's.
         public_ip: This host's public IP, used when the mail host does not name it.
-        blocklists: DNS blocklists, as :class:`~smtpcheck._doctor.Blocklist` or zone
-            names (known zones keep their answer codes);
-            :data:`~smtpcheck._doctor.DEFAULT_BLOCKLISTS` when None, none when empty.
+        blocklists: DNS blocklists, as :class:`~smtpcheck.Blocklist` or zone names
+            (known zones keep their answer codes); Spamhaus ZEN, SpamCop, Barracuda and
+            PSBL when None, none when empty.
         nameservers: Name servers to ask, or None for the system's.
         dns_port: The name servers' port.
 
