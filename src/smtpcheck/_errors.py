@@ -60,6 +60,10 @@ class InvalidAddress(SMTPCheckError, ValueError):  # noqa: N818 - the public nam
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[type[InvalidAddress], tuple[str, str, str]]:
+        # Pickled whole (to another process, a Dask worker): args alone is the message.
+        return type(self), (self.address, self.reason, self.message)
+
 
 class PolicyError(SMTPCheckError, ValueError):
     """An argument smtpcheck cannot use, of a wrong value or of a wrong type.
@@ -92,3 +96,6 @@ class RemoteProtocolError(ProtocolError):
     def __init__(self, message: str, line: bytes | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+    def __reduce__(self) -> tuple[type[RemoteProtocolError], tuple[str, bytes | None]]:
+        return type(self), (str(self), self.line)

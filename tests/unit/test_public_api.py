@@ -143,6 +143,21 @@ def test_invalid_address_lists_every_reason_parse_address_gives() -> None:
     assert listed == REASONS
 
 
+def test_errors_pickle_with_their_attributes() -> None:
+    invalid = smtpcheck.InvalidAddress("a b@c.de", "local_invalid_char", "a space")
+    again = pickle.loads(pickle.dumps(invalid))  # noqa: S301 - our own bytes
+    assert (type(again), again.address, again.reason, str(again)) == (
+        smtpcheck.InvalidAddress,
+        "a b@c.de",
+        "local_invalid_char",
+        "a space",
+    )
+    remote = smtpcheck.RemoteProtocolError("garbage", line=b"\x00\x01")
+    back = pickle.loads(pickle.dumps(remote))  # noqa: S301
+    assert (type(back), str(back), back.line) == (type(remote), "garbage", b"\x00\x01")
+    assert str(pickle.loads(pickle.dumps(smtpcheck.PolicyError("bad")))) == "bad"  # noqa: S301
+
+
 def test_every_public_name_is_documented() -> None:
     for name in PUBLIC - {"__version__", "TLSMode"}:
         doc = inspect.getdoc(getattr(smtpcheck, name))
