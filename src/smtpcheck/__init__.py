@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from smtpcheck import protocol
 from smtpcheck._address import Address, parse_address
 from smtpcheck._api import averify, verify
 from smtpcheck._enrich import AddressList, Enrichment, enrich, suggest
@@ -123,11 +122,9 @@ if not TYPE_CHECKING:
         return globals()[name]
 
 
-# The names report their public home as their module (see smtpcheck._public):
-# smtpcheck.protocol's first, so that Reply stays smtpcheck.protocol.Reply; the lazy
-# names when they are loaded.
-for _name in protocol.__all__:
-    _publish(protocol.__name__, getattr(protocol, _name))
+# The names report their public home as their module (see smtpcheck._public); the lazy
+# names when they are loaded. smtpcheck.protocol publishes its own (Reply stays
+# smtpcheck.protocol.Reply).
 for _name in __all__:
     if _name not in _LAZY:
         _publish(__name__, globals()[_name])
