@@ -28,7 +28,6 @@ from smtpcheck._errors import (
 )
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
 from smtpcheck._memory import Lifetimes
-from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy, TLSMode
 from smtpcheck._public import publish as _publish
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
@@ -37,6 +36,7 @@ from smtpcheck.protocol import EnhancedStatus, Reply
 if TYPE_CHECKING:
     from smtpcheck._bulk import averify_many, verify_many
     from smtpcheck._doctor import Audit, Blocklist, Check, CheckStatus, Target, aaudit, audit
+    from smtpcheck._memory_store import Memory
     from smtpcheck._resolver import AsyncMailHostResolver, MailHostResolver, Resolver
 
 __version__ = "0.1.0.dev0"
@@ -85,7 +85,8 @@ __all__ = [
 ]
 
 # The names imported on first use, and the private module each lives in: these modules
-# import dnspython, asyncio or threads, which `import smtpcheck` does not pay for.
+# import dnspython, asyncio, threads, SQLite or the SMTP plan, which `import smtpcheck`
+# does not pay for.
 _LAZY = {
     "averify_many": "_bulk",
     "verify_many": "_bulk",
@@ -96,6 +97,7 @@ _LAZY = {
     "Target": "_doctor",
     "aaudit": "_doctor",
     "audit": "_doctor",
+    "Memory": "_memory_store",
     "AsyncMailHostResolver": "_resolver",
     "MailHostResolver": "_resolver",
     "Resolver": "_resolver",

@@ -20,6 +20,7 @@ from typing import Any
 import idna
 
 from smtpcheck._admission import backoff_delay
+from smtpcheck._errors import PolicyError
 from smtpcheck._memory import (
     BackOff,
     Fact,
@@ -63,7 +64,7 @@ class InProcessStore:
 
     def __init__(self, *, max_entries: int = 100_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         if max_entries < 1 or max_bytes < 1:
-            raise ValueError("an in-process store needs room for at least one fact")
+            raise PolicyError("an in-process store needs room for at least one fact")
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._facts: OrderedDict[tuple[str, str], Fact] = OrderedDict()

@@ -97,6 +97,14 @@ async def check_averify_many(addresses: Iterable[str]) -> None:
         assert_type(await anext(results), Result)
 
 
+def check_memory() -> None:
+    memory = smtpcheck.Memory()
+    assert_type(smtpcheck.verify("a@b.example", memory=memory, fresh=True), Result)
+    for result in smtpcheck.verify_many(["a@b.example"], memory=memory):
+        assert_type(result.remembered_at, float | None)
+    assert_type(Policy(lifetimes=smtpcheck.Lifetimes.off()), Policy)
+
+
 def check_policy() -> None:
     policy = Policy(
         port=25,

@@ -63,6 +63,7 @@ HEAVY = {
     "smtpcheck._async", "smtpcheck._sync", "smtpcheck._bulk", "smtpcheck._doctor",
     "smtpcheck._resolver", "smtpcheck._verifier", "smtpcheck._probe", "smtpcheck._cli",
     "smtpcheck.protocol._connection", "smtpcheck.protocol._state",
+    "smtpcheck._memory_store", "sqlite3",
 }  # fmt: skip
 
 
@@ -76,12 +77,13 @@ def test_importing_the_package_imports_nothing_heavy() -> None:
 
 
 def test_the_lazy_names_are_their_modules_objects() -> None:
-    from smtpcheck import _bulk, _doctor, _resolver
+    from smtpcheck import _bulk, _doctor, _memory_store, _resolver
 
     assert smtpcheck.verify_many is _bulk.verify_many
     assert smtpcheck.averify_many is _bulk.averify_many
     assert smtpcheck.audit is _doctor.audit
     assert smtpcheck.aaudit is _doctor.aaudit
+    assert smtpcheck.Memory is _memory_store.Memory
     assert smtpcheck.Resolver is _resolver.Resolver
     assert smtpcheck.MailHostResolver is _resolver.MailHostResolver
     assert smtpcheck.AsyncMailHostResolver is _resolver.AsyncMailHostResolver
@@ -260,6 +262,7 @@ BUILTIN_RAISES_ALLOWED = {
     ("__main__", "SystemExit"): "python -m smtpcheck exits with the command line's status",
     ("_doctor/_report", "KeyError"): "Audit['name']: the mapping protocol",
     ("_engine", "RuntimeError"): "an invariant of the engine broken: a bug of ours",
+    ("_memory", "TypeError"): "a stored fact read back: the store catches it, never a caller",
     ("_classify", "ValueError"): "a private function called against its contract: a bug",
 }
 
