@@ -27,7 +27,7 @@ from smtpcheck._errors import (
     SMTPCheckError,
 )
 from smtpcheck._mailhosts import DomainStatus, MailHost, MailHosts
-from smtpcheck._memory import Lifetimes
+from smtpcheck._memory import Fact, Lifetimes, MemoryStore
 from smtpcheck._policy import Policy, TLSMode
 from smtpcheck._public import publish as _publish
 from smtpcheck._result import Reason, Result, TranscriptLine, Verdict
@@ -52,6 +52,7 @@ __all__ = [
     "DomainStatus",
     "EnhancedStatus",
     "Enrichment",
+    "Fact",
     "InvalidAddress",
     "Lifetimes",
     "LocalProtocolError",
@@ -59,6 +60,7 @@ __all__ = [
     "MailHostResolver",
     "MailHosts",
     "Memory",
+    "MemoryStore",
     "Policy",
     "PolicyError",
     "ProtocolError",

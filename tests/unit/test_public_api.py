@@ -27,8 +27,9 @@ SRC = Path(smtpcheck.__file__).parent
 
 PUBLIC = {
     "Address", "AddressList", "AsyncMailHostResolver", "Audit", "Blocklist", "Check",
-    "CheckStatus", "DomainStatus", "EnhancedStatus", "Enrichment", "InvalidAddress",
+    "CheckStatus", "DomainStatus", "EnhancedStatus", "Enrichment", "Fact", "InvalidAddress",
     "Lifetimes", "LocalProtocolError", "MailHost", "MailHostResolver", "MailHosts", "Memory",
+    "MemoryStore",
     "Policy", "PolicyError", "ProtocolError", "Reason", "RemoteProtocolError", "Reply",
     "Resolver", "Result", "SMTPCheckError", "TLSMode", "Target", "TranscriptLine", "Verdict",
     "__version__", "aaudit", "audit", "averify", "averify_many", "enrich", "parse_address",
