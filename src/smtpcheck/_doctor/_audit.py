@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ from smtpcheck._doctor._checks import (
     find_target,
     ip_in_reply,
 )
-from smtpcheck._doctor._report import Audit, Check, Target
-from smtpcheck._drivers import default_helo_name
+from smtpcheck._doctor._report import Audit, Check, CheckStatus, Target
+from smtpcheck._drivers import default_helo_name, describe_os_error
 from smtpcheck._errors import PolicyError
 from smtpcheck._policy import Policy
 from smtpcheck._probe import Action, Greeted, Outcome, greet
@@ -41,7 +42,7 @@ from smtpcheck._resolver import Resolver
 from smtpcheck._resolver._plan import Answer, Query
 from smtpcheck._verifier import PlanAction, PlanOutcome
 
-__all__ = ["Talk", "aaudit", "audit", "plan_audit"]
+__all__ = ["Talk", "aaudit", "audit", "check_source_address", "plan_audit"]
 
 _T = TypeVar("_T")
 
@@ -240,3 +241,35 @@ async def aaudit(
     except StopIteration as stop:
         report: Audit = stop.value
         return report
+
+
+def check_source_address(address: str) -> Check:
+    """Whether ``address`` is an IP address of this host that a socket can bind to.
+
+    A source address that is not local (a typo, another machine's address, an address
+    that moved) makes every connection fail, so it fails the check.
+    """
+    name = "source_address"
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return Check(
+            name=name,
+            status=CheckStatus.FAIL,
+            summary=f"The source address {address!r} is not an IP address.",
+            fix="Set source_address to an IPv4 or IPv6 address of this host, or leave it unset.",
+        )
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((str(ip), 0))
+        except OSError as error:
+            return Check(
+                name=name,
+                status=CheckStatus.FAIL,
+                summary=f"The source address {ip} is not an address of this host: "
+                f"{describe_os_error(error)}.",
+                fix="Set source_address to an address this host has (ip addr shows them), "
+                "or leave it unset.",
+            )
+    return Check(name=name, status=CheckStatus.PASS, summary=f"{ip} is an address of this host.")

@@ -43,6 +43,7 @@ __all__ = [
     "check_blocklist",
     "check_dmarc",
     "check_helo",
+    "check_helo_form",
     "check_outbound",
     "check_public_ip",
     "check_reverse_dns",
@@ -410,10 +411,12 @@ def check_reverse_dns(ctx: Context) -> DNSPlan[Check]:
     )
 
 
-def check_helo(ctx: Context) -> DNSPlan[Check]:
+def check_helo_form(helo: str | None) -> Check | None:
+    """The ``helo_name`` check of the name's form alone (no DNS), or None when it is fine.
+
+    No name and an address literal warn; a name that is not fully qualified fails.
+    """
     name = "helo_name"
-    helo = ctx.helo
-    ip = ctx.public_ip
     if not helo:
         return Check(
             name=name,
@@ -438,6 +441,17 @@ def check_helo(ctx: Context) -> DNSPlan[Check]:
             fix="Set --helo-name to a full name such as mail.example.com that resolves to "
             "your public IP.",
         )
+    return None
+
+
+def check_helo(ctx: Context) -> DNSPlan[Check]:
+    name = "helo_name"
+    helo = ctx.helo
+    ip = ctx.public_ip
+    form = check_helo_form(helo)
+    if form is not None:
+        return form
+    lowered = (helo or "").lower().removesuffix(".")  # a name: check_helo_form answers for none
     addresses, failure = yield from addresses_of(lowered)
     if not addresses:
         if failure:

@@ -42,6 +42,10 @@ _ONCE: dict[str, Any] = {"raise_on_no_answer": False, "search": False}
 _Engines = tuple["dns.resolver.Resolver", "dns.asyncresolver.Resolver"]
 
 
+def _rebuild(arguments: dict[str, Any]) -> Resolver:
+    return Resolver(**arguments)
+
+
 class Resolver(PlanResolver):
     """Finds a domain's mail hosts with dnspython, with a shared TTL-honouring cache.
 
@@ -108,8 +112,25 @@ class Resolver(PlanResolver):
         self._rng = random.Random()
         self._lock = threading.Lock()
         self._dns: _Engines | None = None
+        self._arguments: dict[str, Any] = {
+            "nameservers": self._nameservers,
+            "port": port,
+            "timeout": timeout,
+            "cache": cache,
+            "cache_size": cache_size,
+            "failure_ttl": failure_ttl,
+            "resolv_conf": resolv_conf,
+            "clock": clock,
+        }
         if self._nameservers is not None:
             self._engines()  # a bad name server address is the caller's error: say it now
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the configuration, so a resolver can travel to another process.
+
+        The copy starts with an empty cache (a Dask worker builds its own).
+        """
+        return (_rebuild, (self._arguments,))
 
     def __repr__(self) -> str:
         servers = "system" if self._nameservers is None else repr(self._nameservers)
