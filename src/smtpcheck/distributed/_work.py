@@ -1,0 +1,210 @@
+"""What runs on the workers: partition keys, the resolution step, a partition's verification.
+
+Every function here takes and returns plain pandas objects or picklable values, so that
+Dask may run it anywhere and run it again (after a worker died) with the same outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+
+from smtpcheck._api import _resolver
+from smtpcheck._bulk import verify_many
+from smtpcheck._errors import InvalidAddress
+from smtpcheck._mailhosts import DomainStatus
+from smtpcheck._policy import Policy
+from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._result import Result
+from smtpcheck._verifier import parse
+from smtpcheck.distributed._identity import worker_identity
+
+__all__ = [
+    "DOMAIN",
+    "HELPERS",
+    "INDEX",
+    "KEY",
+    "RESULT_COLUMNS",
+    "Egress",
+    "add_domains",
+    "resolve_keys",
+    "result_frame",
+    "verify_results",
+    "verify_rows",
+]
+
+log = logging.getLogger("smtpcheck")
+
+#: ``"shared"``: the workers share one public IP, so they share the per-host limits.
+#: ``"own"``: each worker has an IP of its own and keeps its own limits.
+Egress = Literal["shared", "own"]
+
+#: The helper columns a run adds and removes again.
+DOMAIN = "_smtpcheck_domain"
+KEY = "_smtpcheck_key"
+INDEX = "_smtpcheck_index"
+HELPERS = (DOMAIN, KEY, INDEX)
+
+#: The result's columns and their dtypes: :meth:`Result.to_dict() <smtpcheck.Result.to_dict>`'s
+#: fields less ``address`` (the input's column holds it), with ``smtp`` flattened.
+RESULT_COLUMNS: dict[str, str] = {
+    "normalized": "string[pyarrow]",
+    "verdict": "string[pyarrow]",
+    "reason": "string[pyarrow]",
+    "mx": "string[pyarrow]",
+    "smtp_code": "Int64",
+    "smtp_enhanced": "string[pyarrow]",
+    "smtp_message": "string[pyarrow]",
+    "catch_all": "boolean",
+    "elapsed_ms": "int64",
+    "detail": "string[pyarrow]",
+    "disposable": "bool",
+    "role_account": "bool",
+    "free_provider": "bool",
+    "suggestion": "string[pyarrow]",
+}
+
+#: Domains looked up at once by the resolution step of one partition.
+_LOOKUPS_AT_ONCE = 32
+
+
+def _text(value: object) -> str:
+    """The address text of a cell: a missing value or a non-string is no address."""
+    return value if isinstance(value, str) else ""
+
+
+# -- step 1: the domain of every row ----------------------------------------------------
+
+
+def add_domains(part: pd.DataFrame, *, column: str, policy: Policy) -> pd.DataFrame:
+    """The partition with its domain (A-labels; ``""`` for no address) and its index."""
+    domains = []
+    for value in part[column]:
+        parsed = parse(_text(value), policy)
+        domains.append("" if isinstance(parsed, InvalidAddress) else parsed.ascii_domain)
+    out = part.copy()
+    out[DOMAIN] = pd.array(domains, dtype="string[pyarrow]")
+    out[INDEX] = part.index
+    return out
+
+
+# -- step 2: each domain's first mail host, once per domain ------------------------------
+
+
+def resolve_keys(
+    domains: pd.DataFrame, *, policy: Policy, resolver: ResolverProtocol | None
+) -> pd.DataFrame:
+    """The partition key of each domain: its first mail host, or the domain itself.
+
+    ``mx:<host>`` for a domain with mail hosts, ``domain:<domain>`` for one without
+    (its verification needs no connection), ``""`` for the rows with no address.
+    """
+    names = [str(d) for d in domains[DOMAIN]]
+    keys = asyncio.run(_keys(names, policy, _resolver(resolver))) if names else []
+    return pd.DataFrame(
+        {
+            DOMAIN: pd.array(names, dtype="string[pyarrow]"),
+            KEY: pd.array(keys, dtype="string[pyarrow]"),
+        },
+        index=domains.index,
+    )
+
+
+async def _keys(names: Sequence[str], policy: Policy, resolver: ResolverProtocol) -> list[str]:
+    gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+    async def key(domain: str) -> str:
+        if not domain:
+            return ""
+        async with gate:
+            try:
+                found = await resolver.amail_hosts(
+                    domain,
+                    lifetime=policy.dns_timeout,
+                    prefer_ipv6=policy.prefer_ipv6,
+                    max_hosts=1,
+                )
+            except Exception as error:  # noqa: BLE001 - the verification will say it
+                log.debug("resolution step: %s: %s", domain, error)
+                return f"domain:{domain}"
+        if found.status is DomainStatus.OK and found.hosts:
+            return f"mx:{found.hosts[0].name}"
+        return f"domain:{domain}"
+
+    return list(await asyncio.gather(*(key(name) for name in names)))
+
+
+# -- step 3: verify a partition ---------------------------------------------------------
+
+
+def _verify(
+    texts: Sequence[str], policy: Policy, resolver: ResolverProtocol | None, egress: Egress
+) -> list[Result]:
+    """One result per text, in the texts' order: the bulk engine, as this worker."""
+    identity, worker, refusal = worker_identity()
+    if refusal is not None:
+        raise refusal
+    effective = identity.fit(policy, worker=worker)
+    del egress  # the cluster-wide admission comes with the admission seam
+    found: dict[str, list[Result]] = {}
+    for result in verify_many(texts, policy=effective, resolver=resolver):
+        found.setdefault(result.address, []).append(result)
+    return [found[text].pop() for text in texts]
+
+
+def _flat(result: Result) -> dict[str, Any]:
+    row = result.to_dict()
+    smtp = row.pop("smtp") or {}
+    del row["address"]
+    row["smtp_code"] = smtp.get("code")
+    row["smtp_enhanced"] = smtp.get("enhanced")
+    row["smtp_message"] = smtp.get("message")
+    return row
+
+
+def result_frame(results: Iterable[Result], index: pd.Index) -> pd.DataFrame:
+    """The result columns of ``results``, with their exact dtypes."""
+    rows = [_flat(r) for r in results]
+    return pd.DataFrame(
+        {
+            name: pd.array([row[name] for row in rows], dtype=dtype)
+            for name, dtype in RESULT_COLUMNS.items()
+        },
+        index=index,
+    )
+
+
+def verify_rows(
+    part: pd.DataFrame,
+    *,
+    column: str,
+    policy: Policy,
+    resolver: ResolverProtocol | None,
+    egress: Egress,
+    index_name: Any,
+    index_dtype: Any,
+) -> pd.DataFrame:
+    """The partition's own columns and its results' columns, under its original index."""
+    texts = [_text(v) for v in part[column]]
+    results = _verify(texts, policy, resolver, egress) if texts else []
+    index = pd.Index(part[INDEX].to_numpy(), name=index_name).astype(index_dtype)
+    own = part.drop(columns=[c for c in HELPERS if c in part.columns])
+    own.index = index
+    return pd.concat([own, result_frame(results, index)], axis=1)
+
+
+def verify_results(
+    part: pd.DataFrame,
+    *,
+    column: str,
+    policy: Policy,
+    resolver: ResolverProtocol | None,
+    egress: Egress,
+) -> list[Result]:
+    """The partition's :class:`~smtpcheck.Result` objects (for the streaming form)."""
+    texts = [_text(v) for v in part[column]]
+    return _verify(texts, policy, resolver, egress) if texts else []
