@@ -78,6 +78,9 @@ class Behaviour:
         drop_after_ehlo: Close the connection, without a reply, on EHLO or HELO.
         max_connections: More connections than this at once get
             ``421 4.7.0 ... too many connections`` and are closed (0 refuses all).
+        max_connections_per_client: More connections than this at once *from one client
+            IP* get the same ``421`` (Postfix's ``smtpd_client_connection_count_limit``):
+            clients with addresses of their own each get this many.
         max_recipients: RCPTs beyond this many in one transaction get
             ``452 4.5.3``.
         style: The wording of the replies.
@@ -107,6 +110,7 @@ class Behaviour:
     reply_delay: float = 0.0
     drop_after_ehlo: bool = False
     max_connections: int | None = None
+    max_connections_per_client: int | None = None
     max_recipients: int | None = None
     style: ReplyStyle = ReplyStyle.POSTFIX
     smtputf8: bool = True
@@ -118,7 +122,7 @@ class Behaviour:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0, not {value}")
-        for name in ("max_connections", "max_recipients"):
+        for name in ("max_connections", "max_connections_per_client", "max_recipients"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0, not {value}")
@@ -258,6 +262,8 @@ class ServerState:
         self.tls_context = tls_context
         self.connections = connections
         self.greylist: dict[tuple[str, str, str], float] = {}
+        #: Connections open now, per client IP.
+        self.clients: dict[str, int] = {}
         self.replies = _REPLIES[behaviour.style]
 
     def reply(self, key: str, **values: str) -> str:
@@ -374,6 +380,7 @@ class SandboxSMTP(SMTP):
         self._buffer = b""
         self._greeted = False
         self._counted = False
+        self._client: str | None = None
 
     @property
     def tls(self) -> bool:
@@ -387,6 +394,11 @@ class SandboxSMTP(SMTP):
             self._counted = True
             self.session_number = self.state.recorder.open(self.state.name)
             self.state.connections.add(transport)
+            peer = transport.get_extra_info("peername")
+            self._client = str(peer[0]) if peer else None
+            if self._client is not None:
+                clients = self.state.clients
+                clients[self._client] = clients.get(self._client, 0) + 1
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -394,6 +406,8 @@ class SandboxSMTP(SMTP):
             self._counted = False
             self.state.recorder.close(self.state.name)
             self.state.connections.discard(self._original_transport or self.transport)
+            if self._client is not None:
+                self.state.clients[self._client] -= 1
         super().connection_lost(error)
 
     def data_received(self, data: bytes) -> None:
@@ -433,6 +447,11 @@ class SandboxSMTP(SMTP):
         if behaviour.max_connections is not None and (
             state.recorder.active(state.name) > behaviour.max_connections
         ):
+            await self.push(state.reply("busy", ip=ip))
+            self.transport.close()
+            return
+        per_client = behaviour.max_connections_per_client
+        if per_client is not None and state.clients.get(ip, 0) > per_client:
             await self.push(state.reply("busy", ip=ip))
             self.transport.close()
             return
