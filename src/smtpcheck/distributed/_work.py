@@ -7,7 +7,9 @@ Dask may run it anywhere and run it again (after a worker died) with the same ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -67,6 +69,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "free_provider": "bool",
     "suggestion": "string[pyarrow]",
 }
+
+_ONE_ENGINE = threading.Lock()
 
 #: Domains looked up at once by the resolution step of one partition.
 _LOOKUPS_AT_ONCE = 32
@@ -149,10 +153,12 @@ def _verify(
     if refusal is not None:
         raise refusal
     effective = identity.fit(policy, worker=worker)
-    del egress  # the cluster-wide admission comes with the admission seam
     found: dict[str, list[Result]] = {}
-    for result in verify_many(texts, policy=effective, resolver=resolver):
-        found.setdefault(result.address, []).append(result)
+    # A worker's limits per mail host are the worker's, whatever its number of threads:
+    # with egress of its own, one partition at a time runs its engine.
+    with _ONE_ENGINE if egress == "own" else contextlib.nullcontext():
+        for result in verify_many(texts, policy=effective, resolver=resolver):
+            found.setdefault(result.address, []).append(result)
     return [found[text].pop() for text in texts]
 
 
