@@ -8,11 +8,15 @@ holds the name (not for those imported on first use). Here an object published b
 ``smtpcheck._public`` belongs to the module that defines it, so each example runs once,
 under its own file. This file sits at the root so that it applies to ``pytest src`` and
 ``pytest tests`` alike.
+
+Without the ``distributed`` extra, smtpcheck.distributed cannot be imported, so its
+doctests are not collected (tests/distributed/conftest.py does the same for its tests).
 """
 
 from __future__ import annotations
 
 import doctest
+import importlib.util
 from typing import Any
 
 from smtpcheck._public import DEFINED_IN
@@ -28,3 +32,9 @@ def _from_defining_module(self: doctest.DocTestFinder, module: Any, obj: Any) ->
 
 
 doctest.DocTestFinder._from_module = _from_defining_module  # type: ignore[attr-defined]  # noqa: SLF001
+
+collect_ignore_glob = (
+    []
+    if all(importlib.util.find_spec(name) for name in ("dask", "distributed"))
+    else ["src/smtpcheck/distributed/*"]
+)

@@ -10,10 +10,10 @@ import dask.bag as db
 import dask.dataframe as dd
 import pandas as pd
 import pytest
+from distributed import Client
 
 import smtpcheck
 from cluster_world import HOST_LIMIT, NOWHERE, OWN, PER_IP, SHARED
-from distributed import Client
 from smtpcheck import Policy, Reason, Result
 from smtpcheck.distributed import (
     RESULT_COLUMNS,

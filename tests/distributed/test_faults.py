@@ -11,10 +11,10 @@ from collections import Counter
 import dask.dataframe as dd
 import pandas as pd
 import pytest
+from distributed import Client
 
 import smtpcheck
 from cluster_world import SHARED, start_cluster
-from distributed import Client
 from smtpcheck import Policy
 from smtpcheck.distributed import SchedulerUnreachable, connect, verify_dataframe, verify_many
 from smtpcheck.testing import MailWorld

@@ -64,6 +64,7 @@ class WorkerIdentity:
         proxy: A SOCKS proxy URL to connect through.
 
     Example:
+        >>> from smtpcheck import Policy
         >>> identity = WorkerIdentity(helo_name="w1.verify.example", source_address="127.0.0.2")
         >>> identity.apply(Policy()).helo_name
         'w1.verify.example'
