@@ -15,8 +15,9 @@ from smtpcheck import Policy, PolicyError
 from smtpcheck.distributed import UnfitWorker, WorkerIdentities, WorkerIdentity
 
 PUBLIC = {
-    "RESULT_COLUMNS", "Egress", "PartitionBy", "SchedulerUnreachable", "UnfitWorker",
-    "WorkerIdentities", "WorkerIdentity", "connect", "verify_dataframe", "verify_many",
+    "ClusterAdmission", "Egress", "PartitionBy", "RESULT_COLUMNS", "SchedulerUnreachable",
+    "UnfitWorker", "WorkerAdmission", "WorkerIdentities", "WorkerIdentity", "connect",
+    "verify_dataframe", "verify_many",
 }  # fmt: skip
 
 

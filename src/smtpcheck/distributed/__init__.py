@@ -32,6 +32,7 @@ except ImportError as error:  # pragma: no cover - CI installs the extra
         f"pip install 'smtpcheck[distributed]' ({error})"
     ) from error
 
+from smtpcheck.distributed._admission import ClusterAdmission, WorkerAdmission
 from smtpcheck.distributed._frame import (
     PartitionBy,
     SchedulerUnreachable,
@@ -44,10 +45,12 @@ from smtpcheck.distributed._work import RESULT_COLUMNS, Egress
 
 __all__ = [
     "RESULT_COLUMNS",
+    "ClusterAdmission",
     "Egress",
     "PartitionBy",
     "SchedulerUnreachable",
     "UnfitWorker",
+    "WorkerAdmission",
     "WorkerIdentities",
     "WorkerIdentity",
     "connect",
@@ -55,7 +58,8 @@ __all__ = [
     "verify_many",
 ]
 
-for _name in ("SchedulerUnreachable", "UnfitWorker", "WorkerIdentities", "WorkerIdentity",
-              "connect", "verify_dataframe", "verify_many"):  # fmt: skip
+for _name in ("ClusterAdmission", "SchedulerUnreachable", "UnfitWorker", "WorkerAdmission",
+              "WorkerIdentities", "WorkerIdentity", "connect", "verify_dataframe",
+              "verify_many"):  # fmt: skip
     globals()[_name].__module__ = __name__
 del _name

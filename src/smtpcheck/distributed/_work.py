@@ -7,22 +7,21 @@ Dask may run it anywhere and run it again (after a worker died) with the same ou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import pandas as pd
 
-from smtpcheck._api import _resolver
-from smtpcheck._bulk import verify_many
+from smtpcheck._api import resolver_or_default
+from smtpcheck._engine import Engine
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._mailhosts import DomainStatus
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import ResolverProtocol
 from smtpcheck._result import Result
 from smtpcheck._verifier import parse
+from smtpcheck.distributed._admission import ClusterAdmission, WorkerAdmission
 from smtpcheck.distributed._identity import worker_identity
 
 __all__ = [
@@ -70,8 +69,6 @@ RESULT_COLUMNS: dict[str, str] = {
     "suggestion": "string[pyarrow]",
 }
 
-_ONE_ENGINE = threading.Lock()
-
 #: Domains looked up at once by the resolution step of one partition.
 _LOOKUPS_AT_ONCE = 32
 
@@ -108,7 +105,7 @@ def resolve_keys(
     (its verification needs no connection), ``""`` for the rows with no address.
     """
     names = [str(d) for d in domains[DOMAIN]]
-    keys = asyncio.run(_keys(names, policy, _resolver(resolver))) if names else []
+    keys = asyncio.run(_keys(names, policy, resolver_or_default(resolver))) if names else []
     return pd.DataFrame(
         {
             DOMAIN: pd.array(names, dtype="string[pyarrow]"),
@@ -154,12 +151,28 @@ def _verify(
         raise refusal
     effective = identity.fit(policy, worker=worker)
     found: dict[str, list[Result]] = {}
-    # A worker's limits per mail host are the worker's, whatever its number of threads:
-    # with egress of its own, one partition at a time runs its engine.
-    with _ONE_ENGINE if egress == "own" else contextlib.nullcontext():
-        for result in verify_many(texts, policy=effective, resolver=resolver):
-            found.setdefault(result.address, []).append(result)
+    for result in asyncio.run(_engine(texts, effective, resolver_or_default(resolver), egress)):
+        found.setdefault(result.address, []).append(result)
     return [found[text].pop() for text in texts]
+
+
+async def _engine(
+    texts: Sequence[str], policy: Policy, resolver: ResolverProtocol, egress: Egress
+) -> list[Result]:
+    """Run smtpcheck's bulk engine with the egress mode's admission."""
+    admission = ClusterAdmission(policy) if egress == "shared" else WorkerAdmission(policy)
+    results: list[Result] = []
+
+    def emit(result: Result) -> None:
+        results.append(result)
+        engine.release()  # taken at once: the window stays open
+
+    engine = Engine(policy, resolver, emit, admission=admission)
+    try:
+        await engine.run(texts)
+    finally:
+        admission.close()
+    return results
 
 
 def _flat(result: Result) -> dict[str, Any]:

@@ -1,0 +1,198 @@
+"""Admission across a cluster: per-host limits that hold for all of a cluster's workers.
+
+Two egress modes, two answers to the plan's :class:`~smtpcheck._admission.Admit`, each
+wrapping the run's own :class:`~smtpcheck._gates.Gates` (overall limit, per-host limit
+of the run, back-off from hosts that rate-limit us):
+
+- shared egress (the workers share one public IP): :class:`ClusterAdmission` takes a
+  lease of a :class:`distributed.Semaphore` per mail host (its IP address and port)
+  with ``policy.host_concurrency`` leases, so that the whole cluster never has more
+  connections open to one host. A worker that dies holds its leases until the
+  scheduler's lease timeout (``distributed.scheduler.locks.lease-timeout``, 30 s by
+  default) gives them back.
+- egress of their own (each worker has its IP): :class:`WorkerAdmission` holds the
+  per-host slots of this worker process, shared by all the partitions it runs at once,
+  so that each worker keeps its own limits whatever its number of threads.
+
+The slots are blocking (a Dask semaphore is used from a thread that is not the worker's
+event loop), so they are taken in threads of the admission's own; the run's gates are
+asked first, so that at most ``policy.concurrency`` such threads wait at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from typing import Any, Protocol
+
+from smtpcheck._admission import (
+    Admit,
+    Admitted,
+    AsyncAdmission,
+    HostKey,
+    Lesson,
+    Refused,
+    Release,
+)
+from smtpcheck._gates import Gates
+from smtpcheck._policy import Policy
+
+__all__ = ["ClusterAdmission", "WorkerAdmission"]
+
+
+class _Slots(Protocol):
+    """Blocking per-host slots."""
+
+    def acquire(self, key: HostKey) -> None: ...
+
+    def release(self, key: HostKey) -> None: ...
+
+
+class _Layered:
+    """The inner admission first, then a slot of ``slots`` for the host."""
+
+    def __init__(self, policy: Policy, slots: _Slots, inner: AsyncAdmission | None) -> None:
+        self.inner: AsyncAdmission = inner if inner is not None else Gates(policy)
+        self.slots = slots
+        self.threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=policy.concurrency, thread_name_prefix="smtpcheck-admission"
+        )
+
+    async def admit(self, request: Admit) -> Admitted | Refused:
+        """Ask the inner admission, then wait for the host's slot."""
+        first = await self.inner.admit(request)
+        if isinstance(first, Refused):
+            return first
+        started = time.monotonic()
+        taking = self.threads.submit(self.slots.acquire, request.key)
+        try:
+            await asyncio.wrap_future(taking)
+        except BaseException:
+            # Cancelled while waiting: the slot, once taken, goes back at once.
+            taking.add_done_callback(lambda done: self._undo(done, request.key))
+            await self.inner.release(Release(request, _EMPTY_LESSON))
+            raise
+        return Admitted(waited=first.waited + time.monotonic() - started)
+
+    def _undo(self, done: concurrent.futures.Future[None], key: HostKey) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.slots.release(key)
+
+    async def release(self, request: Release) -> None:
+        """Give the host's slot back (even if this is cancelled), then the inner one."""
+        giving = self.threads.submit(self.slots.release, request.admit.key)
+        try:
+            await asyncio.wrap_future(giving)
+        finally:
+            await self.inner.release(request)
+
+    def close(self) -> None:
+        """Stop the admission's threads (after the run)."""
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+
+_EMPTY_LESSON = Lesson()
+
+
+class _ClusterSlots:
+    """A :class:`distributed.Semaphore` per host, one object per host in this process."""
+
+    _lock = threading.Lock()
+    _semaphores: dict[str, Any] = {}  # noqa: RUF012 - shared by the process's runs on purpose
+
+    def __init__(self, size: int, prefix: str) -> None:
+        from distributed import get_client, get_worker  # noqa: PLC0415 - on the worker
+
+        self.size = size
+        self.prefix = prefix
+        # Found now, in the task's thread: the admission's own threads are not a task's.
+        try:
+            worker = get_worker()
+            self.scheduler, self.loop = worker.scheduler, worker.loop
+        except ValueError:  # a client's process, not a worker's
+            client = get_client()
+            self.scheduler, self.loop = client.scheduler, client.loop
+
+    def _semaphore(self, key: HostKey) -> Any:
+        from distributed import Semaphore  # noqa: PLC0415 - on the worker, when first needed
+
+        # The number of leases is in the name: a semaphore's size is fixed once made.
+        name = f"{self.prefix}:{key[0]}:{key[1]}:{self.size}"
+        with self._lock:
+            semaphore = self._semaphores.get(name)
+            if semaphore is None:
+                semaphore = self._semaphores[name] = Semaphore(
+                    max_leases=self.size, name=name, scheduler_rpc=self.scheduler, loop=self.loop
+                )
+            return semaphore
+
+    def acquire(self, key: HostKey) -> None:
+        self._semaphore(key).acquire()
+
+    def release(self, key: HostKey) -> None:
+        self._semaphore(key).release()
+
+
+class _ProcessSlots:
+    """A threading semaphore per host, shared by every run of this process."""
+
+    _lock = threading.Lock()
+    _semaphores: dict[tuple[HostKey, int], threading.Semaphore] = {}  # noqa: RUF012 - on purpose
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def _semaphore(self, key: HostKey) -> threading.Semaphore:
+        with self._lock:
+            semaphore = self._semaphores.get((key, self.size))
+            if semaphore is None:
+                semaphore = self._semaphores[(key, self.size)] = threading.Semaphore(self.size)
+            return semaphore
+
+    def acquire(self, key: HostKey) -> None:
+        self._semaphore(key).acquire()
+
+    def release(self, key: HostKey) -> None:
+        self._semaphore(key).release()
+
+
+class ClusterAdmission(_Layered):
+    """Admission for workers that share one public IP: per-host limits cluster-wide.
+
+    An asyncio admission service (it answers the plan's ``Admit`` and ``Release``):
+    the run's own gates first (``inner``), then a lease of a
+    :class:`distributed.Semaphore` named after the mail host's IP address and port, with
+    ``policy.host_concurrency`` leases, so that the whole cluster never has more than
+    that many connections open to one mail host. It is used on the workers, inside a
+    Dask task (it reaches the scheduler through the worker).
+
+    Args:
+        policy: Gives ``host_concurrency`` (and the inner gates' limits).
+        inner: The admission asked first; the policy's :class:`~smtpcheck._gates.Gates`
+            when None.
+        prefix: The start of the semaphores' names, to keep runs with other limits
+            apart.
+    """
+
+    def __init__(
+        self, policy: Policy, *, inner: AsyncAdmission | None = None, prefix: str = "smtpcheck"
+    ) -> None:
+        super().__init__(policy, _ClusterSlots(policy.host_concurrency, prefix), inner)
+
+
+class WorkerAdmission(_Layered):
+    """Admission for workers with IPs of their own: per-host limits per worker process.
+
+    Like :class:`ClusterAdmission`, with slots shared by every partition this worker
+    process verifies at once instead of by the cluster.
+
+    Args:
+        policy: Gives ``host_concurrency`` (and the inner gates' limits).
+        inner: The admission asked first; the policy's :class:`~smtpcheck._gates.Gates`
+            when None.
+    """
+
+    def __init__(self, policy: Policy, *, inner: AsyncAdmission | None = None) -> None:
+        super().__init__(policy, _ProcessSlots(policy.host_concurrency), inner)
