@@ -110,6 +110,11 @@ nitpick_ignore_regex = [
             r"|TracebackType|Coroutine|IPv4Address|IPv6Address|SSLContext)"
         ),
     ),
+    # Dask, distributed and pandas (smtpcheck.distributed): no inventory offline.
+    (r"py:.*", r"(dask|distributed|pandas|dd|db|pd)(\..*)?"),
+    (r"py:.*", r"(DataFrame|Bag|Client|Future|Semaphore|WorkerPlugin)"),
+    # smtpcheck.distributed's admissions build on the private admission seam.
+    (r"py:.*", r"(smtpcheck\.distributed\._admission\._Layered|AsyncAdmission)"),
     # Private modules appear in signatures as ``smtpcheck._x.Name``; see _public_name.
     (r"py:.*", r"(smtpcheck\.testing\._dns\.)?DNSServer"),
 ]

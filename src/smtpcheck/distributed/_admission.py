@@ -1,7 +1,7 @@
 """Admission across a cluster: per-host limits that hold for all of a cluster's workers.
 
-Two egress modes, two answers to the plan's :class:`~smtpcheck._admission.Admit`, each
-wrapping the run's own :class:`~smtpcheck._gates.Gates` (overall limit, per-host limit
+Two egress modes, two answers to the plan's ``Admit``, each
+wrapping the run's own ``Gates`` (the per-run gates of a bulk run) (overall limit, per-host limit
 of the run, back-off from hosts that rate-limit us):
 
 - shared egress (the workers share one public IP): :class:`ClusterAdmission` takes a
@@ -170,7 +170,7 @@ class ClusterAdmission(_Layered):
 
     Args:
         policy: Gives ``host_concurrency`` (and the inner gates' limits).
-        inner: The admission asked first; the policy's :class:`~smtpcheck._gates.Gates`
+        inner: The admission asked first; the policy's ``Gates`` (the per-run gates of a bulk run)
             when None.
         prefix: The start of the semaphores' names, to keep runs with other limits
             apart.
@@ -190,7 +190,7 @@ class WorkerAdmission(_Layered):
 
     Args:
         policy: Gives ``host_concurrency`` (and the inner gates' limits).
-        inner: The admission asked first; the policy's :class:`~smtpcheck._gates.Gates`
+        inner: The admission asked first; the policy's ``Gates`` (the per-run gates of a bulk run)
             when None.
     """
 

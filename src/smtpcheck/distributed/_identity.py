@@ -138,9 +138,6 @@ class WorkerIdentity:
         return effective
 
 
-Chooser = Callable[[str], WorkerIdentity | None]
-
-
 @dataclass(eq=False)
 class WorkerIdentities(WorkerPlugin):  # type: ignore[misc] # distributed is untyped
     """A worker plugin that gives each worker its identity, checked when it starts.
@@ -166,7 +163,7 @@ class WorkerIdentities(WorkerPlugin):  # type: ignore[misc] # distributed is unt
     """
 
     identities: Mapping[str | int, WorkerIdentity] = field(default_factory=dict)
-    choose: Chooser | None = None
+    choose: Callable[[str], WorkerIdentity | None] | None = None
     policy: Policy | None = None
     #: The identity this worker took (set on the worker by :meth:`setup`).
     identity: WorkerIdentity | None = None
