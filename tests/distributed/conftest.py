@@ -21,6 +21,8 @@ from smtpcheck.testing import MailWorld
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
+    from smtpcheck.testing._dns import DNSServer
+
 #: Without the extra, the tests of this folder are not collected.
 collect_ignore_glob = (
     [] if all(importlib.util.find_spec(name) for name in ("dask", "distributed")) else ["test_*"]
@@ -34,9 +36,15 @@ def world() -> Iterator[MailWorld]:
 
 
 @pytest.fixture(scope="session")
-def resolver(world: MailWorld) -> Iterator[smtpcheck.Resolver]:
-    with world.dns_server() as dns:
-        yield smtpcheck.Resolver(nameservers=[dns.host], port=dns.port, timeout=3.0)
+def dns(world: MailWorld) -> Iterator[DNSServer]:
+    """The world's loopback DNS server."""
+    with world.dns_server() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def resolver(dns: DNSServer) -> smtpcheck.Resolver:
+    return smtpcheck.Resolver(nameservers=[dns.host], port=dns.port, timeout=3.0)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,6 +88,23 @@ def add_parser(commands: Any) -> None:
     verify.add_argument(
         "--no-progress", action="store_true", help="no progress bar (shown only on a terminal)"
     )
+    cluster = verify.add_argument_group("on a Dask cluster (pip install 'smtpcheck[distributed]')")
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="verify on the Dask cluster whose scheduler is at ADDRESS, such as "
+        "tcp://10.0.0.5:8786 (same output, progress and resuming; results come a "
+        "partition at a time); each worker's SMTPCHECK_HELO_NAME, SMTPCHECK_SOURCE_ADDRESS, "
+        "SMTPCHECK_MAIL_FROM and SMTPCHECK_PROXY override the options here",
+    )
+    cluster.add_argument(
+        "--egress",
+        choices=("shared", "own"),
+        default="shared",
+        help="shared: the workers reach the internet through one public IP and share the "
+        "per-host limits (the default); own: each worker has an IP of its own and keeps its "
+        "own limits",
+    )
     add_policy_options(verify)
     add_memory_options(verify)
 
@@ -143,16 +160,24 @@ def verify_all(
     emit: Callable[[Result], None],
     memory: Memory | None = None,
     fresh: bool = False,
+    scheduler: str | None = None,
+    egress: str = "shared",
 ) -> None:
     """Verify ``addresses`` in bulk, calling ``emit`` for each result as it completes.
 
-    *memory* is what earlier runs learned (a new, empty one when None).
+    *memory* is what earlier runs learned (a new, empty one when None). With
+    *scheduler*, on the Dask cluster at that address
+    (:func:`smtpcheck.distributed.verify_many`), where each worker remembers within its
+    own process instead.
     """
-    from smtpcheck._bulk import verify_many  # noqa: PLC0415 - only the commands that verify
+    if scheduler is not None:
+        results = _on_cluster(addresses, policy, resolver, scheduler, egress)
+    else:
+        from smtpcheck._bulk import verify_many  # noqa: PLC0415 - only the commands that verify
 
-    results = verify_many(
-        addresses, policy=policy, resolver=resolver, memory=memory or Memory(), fresh=fresh
-    )
+        results = verify_many(
+            addresses, policy=policy, resolver=resolver, memory=memory or Memory(), fresh=fresh
+        )
     try:
         for result in results:
             emit(result)
@@ -160,6 +185,31 @@ def verify_all(
         close = getattr(results, "close", None)
         if close is not None:
             close()
+
+
+def _on_cluster(
+    addresses: Iterable[str],
+    policy: Policy,
+    resolver: ResolverProtocol | None,
+    scheduler: str,
+    egress: str,
+) -> Iterator[Result]:
+    try:
+        from smtpcheck import distributed  # noqa: PLC0415 - an optional extra, loaded on demand
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs the distributed extra: pip install 'smtpcheck[distributed]'"
+        ) from None
+    try:
+        return distributed.verify_many(
+            addresses,
+            client=scheduler,
+            policy=policy,
+            resolver=resolver,
+            egress="own" if egress == "own" else "shared",
+        )
+    except distributed.SchedulerUnreachable as problem:
+        raise UsageError(f"--scheduler: {problem}") from None
 
 
 def in_input_order(addresses: Sequence[str], results: Iterable[Result]) -> list[Result]:
@@ -301,6 +351,8 @@ def run(args: argparse.Namespace) -> int:
                 emit=sink.add,
                 memory=memory,
                 fresh=args.fresh,
+                scheduler=args.scheduler,
+                egress=args.egress,
             )
         finally:
             sink.close()

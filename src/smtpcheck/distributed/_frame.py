@@ -257,6 +257,10 @@ def verify_many(
             frame = addresses.map(lambda a: {_STREAM_COLUMN: _given(a)}).to_dataframe(meta=meta)
         else:
             texts = [_given(a) for a in addresses]
+            if not texts:
+                if owned:
+                    live.close()
+                return iter(())
             count = max(1, min(wanted, math.ceil(len(texts) / 100) or 1))
             frame = dd.from_pandas(
                 pd.DataFrame({_STREAM_COLUMN: pd.array(texts, dtype="string[pyarrow]")}),
@@ -301,7 +305,7 @@ def _client(client: Client | str | None, timeout: float) -> Client:
 
 def _stream(client: Client, futures: list[Any], *, owned: bool) -> Iterator[Result]:
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield from future.result()
             future.release()
     finally:
