@@ -1,14 +1,19 @@
 """The exceptions smtpcheck raises.
 
 Every exception that leaves a public call derives from :class:`SMTPCheckError` and
-also from the builtin that matches its meaning, so callers can catch either::
+also from the builtin that matches its meaning, so callers can catch either
+(``distributed.`` names live in ``smtpcheck.distributed``, with the ``distributed``
+extra)::
 
     SMTPCheckError (Exception)
     ├── InvalidAddress (ValueError)           the text is not a usable mailbox
     ├── PolicyError (ValueError)              any other argument smtpcheck cannot use
-    └── ProtocolError                         the SMTP conversation broke its rules
-        ├── LocalProtocolError                we tried something illegal
-        └── RemoteProtocolError               the server sent something illegal
+    │   └── distributed.UnfitWorker           a Dask worker's identity is unfit
+    ├── ProtocolError                         the SMTP conversation broke its rules
+    │   ├── LocalProtocolError                we tried something illegal
+    │   └── RemoteProtocolError               the server sent something illegal
+    └── distributed.SchedulerUnreachable      no Dask scheduler answered in time
+        (ConnectionError)
 
 An SMTP reply such as ``550`` is never an exception: it is data, classified into a
 :class:`~smtpcheck.Result`. Exceptions are for misuse of the API and for broken

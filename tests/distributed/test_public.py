@@ -7,12 +7,20 @@ import pickle
 import subprocess
 import sys
 
+import dask.dataframe as dd
+import pandas as pd
 import pytest
 
 import smtpcheck
 import smtpcheck.distributed as sd
 from smtpcheck import Policy, PolicyError
-from smtpcheck.distributed import UnfitWorker, WorkerIdentities, WorkerIdentity
+from smtpcheck.distributed import (
+    UnfitWorker,
+    WorkerIdentities,
+    WorkerIdentity,
+    verify_dataframe,
+)
+from smtpcheck.testing import MailWorld
 
 PUBLIC = {
     "ClusterAdmission", "Egress", "PartitionBy", "RESULT_COLUMNS", "SchedulerUnreachable",
@@ -100,3 +108,14 @@ def test_a_resolver_travels_as_its_configuration() -> None:
     resolver = smtpcheck.Resolver(nameservers=["127.0.0.1"], port=5353, timeout=2.0)
     copy = pickle.loads(pickle.dumps(resolver))  # noqa: S301 - our own bytes
     assert repr(copy) == repr(resolver)
+
+
+def test_dasks_local_scheduler_needs_no_cluster(
+    world: MailWorld, resolver: smtpcheck.Resolver, policy: Policy
+) -> None:
+    given = ["alice@ok.test", "nobody@ok.test", "alice@s1.test", "bad"]
+    frame = dd.from_pandas(pd.DataFrame({"email": given}), npartitions=2)
+    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver)
+    out = lazy.compute(scheduler="threads").sort_index()
+    assert list(out["reason"]) == ["accepted", "mailbox_not_found", "accepted", "invalid_syntax"]
+    assert world.stats("mx.ok.test").connections >= 1

@@ -156,11 +156,30 @@ def _verify(
     return [found[text].pop() for text in texts]
 
 
+def _admission(policy: Policy, egress: Egress) -> ClusterAdmission | WorkerAdmission:
+    """The egress mode's admission; one process's slots outside a distributed cluster."""
+    if egress == "shared" and _on_a_cluster():
+        return ClusterAdmission(policy)
+    return WorkerAdmission(policy)  # egress of its own, or one process (dask's local schedulers)
+
+
+def _on_a_cluster() -> bool:
+    from distributed import get_client, get_worker  # noqa: PLC0415 - cheap, inside a task
+
+    for find in (get_worker, get_client):
+        try:
+            find()
+        except ValueError:
+            continue
+        return True
+    return False
+
+
 async def _engine(
     texts: Sequence[str], policy: Policy, resolver: ResolverProtocol, egress: Egress
 ) -> list[Result]:
     """Run smtpcheck's bulk engine with the egress mode's admission."""
-    admission = ClusterAdmission(policy) if egress == "shared" else WorkerAdmission(policy)
+    admission = _admission(policy, egress)
     results: list[Result] = []
 
     def emit(result: Result) -> None:
