@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import pickle
 import subprocess
@@ -119,3 +120,16 @@ def test_dasks_local_scheduler_needs_no_cluster(
     out = lazy.compute(scheduler="threads").sort_index()
     assert list(out["reason"]) == ["accepted", "mailbox_not_found", "accepted", "invalid_syntax"]
     assert world.stats("mx.ok.test").connections >= 1
+
+
+def test_the_local_sync_scheduler_works_under_a_running_event_loop(
+    resolver: smtpcheck.Resolver, policy: Policy
+) -> None:
+    frame = dd.from_pandas(pd.DataFrame({"email": ["alice@ok.test", "bad"]}), npartitions=1)
+    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver)
+
+    async def notebook() -> pd.DataFrame:  # a cell of a notebook: a loop runs
+        return lazy.compute(scheduler="sync")
+
+    out = asyncio.run(notebook()).sort_index()
+    assert list(out["reason"]) == ["accepted", "invalid_syntax"]

@@ -7,9 +7,10 @@ Dask may run it anywhere and run it again (after a worker died) with the same ou
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
@@ -69,6 +70,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "suggestion": "string[pyarrow]",
 }
 
+_T = TypeVar("_T")
+
 #: Domains looked up at once by the resolution step of one partition.
 _LOOKUPS_AT_ONCE = 32
 
@@ -76,6 +79,20 @@ _LOOKUPS_AT_ONCE = 32
 def _text(value: object) -> str:
     """The address text of a cell: a missing value or a non-string is no address."""
     return value if isinstance(value, str) else ""
+
+
+def _run(work: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``work`` in an event loop of its own, in a thread of its own if this one has one.
+
+    Dask's workers run tasks in threads without a loop; its local "sync" scheduler runs
+    them in the caller's thread, which may be a notebook's, with a loop running.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smtpcheck") as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 # -- step 1: the domain of every row ----------------------------------------------------
@@ -105,7 +122,7 @@ def resolve_keys(
     (its verification needs no connection), ``""`` for the rows with no address.
     """
     names = [str(d) for d in domains[DOMAIN]]
-    keys = asyncio.run(_keys(names, policy, resolver_or_default(resolver))) if names else []
+    keys = _run(_keys(names, policy, resolver_or_default(resolver))) if names else []
     return pd.DataFrame(
         {
             DOMAIN: pd.array(names, dtype="string[pyarrow]"),
@@ -151,7 +168,7 @@ def _verify(
         raise refusal
     effective = identity.fit(policy, worker=worker)
     found: dict[str, list[Result]] = {}
-    for result in asyncio.run(_engine(texts, effective, resolver_or_default(resolver), egress)):
+    for result in _run(_engine(texts, effective, resolver_or_default(resolver), egress)):
         found.setdefault(result.address, []).append(result)
     return [found[text].pop() for text in texts]
 
