@@ -15,8 +15,10 @@ import pytest
 import smtpcheck
 import smtpcheck.distributed as sd
 from smtpcheck import Policy, PolicyError
+from smtpcheck._admission import Admit, Admitted, Lesson, Release
 from smtpcheck.distributed import (
     UnfitWorker,
+    WorkerAdmission,
     WorkerIdentities,
     WorkerIdentity,
     verify_dataframe,
@@ -133,3 +135,29 @@ def test_the_local_sync_scheduler_works_under_a_running_event_loop(
 
     out = asyncio.run(notebook()).sort_index()
     assert list(out["reason"]) == ["accepted", "invalid_syntax"]
+
+
+def test_a_cancelled_wait_for_a_workers_slot_gives_it_back() -> None:
+    policy = Policy(host_concurrency=1)
+    request = Admit(host="mx.example", ip="192.0.2.1", port=25)
+    runs = [WorkerAdmission(policy) for _ in range(3)]  # three partitions of one worker
+
+    async def main() -> None:
+        first, second, third = runs
+        assert isinstance(await first.admit(request), Admitted)
+        waiting = asyncio.create_task(second.admit(request))  # no slot left in the process
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await first.release(Release(request, Lesson()))
+        # Had the cancelled wait kept the slot it got, this would never be admitted.
+        admitted = await asyncio.wait_for(third.admit(request), timeout=10)
+        assert isinstance(admitted, Admitted)
+        await third.release(Release(request, Lesson()))
+
+    try:
+        asyncio.run(main())
+    finally:
+        for run in runs:
+            run.close()

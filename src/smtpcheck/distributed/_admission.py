@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from smtpcheck._admission import (
@@ -59,6 +60,10 @@ class _Layered:
         self.threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=policy.concurrency, thread_name_prefix="smtpcheck-admission"
         )
+        # Slots go back through a thread of their own, never queued behind waiting ones.
+        self.returns = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="smtpcheck-admission-release"
+        )
 
     async def admit(self, request: Admit) -> Admitted | Refused:
         """Ask the inner admission, then wait for the host's slot."""
@@ -82,25 +87,65 @@ class _Layered:
 
     async def release(self, request: Release) -> None:
         """Give the host's slot back (even if this is cancelled), then the inner one."""
-        giving = self.threads.submit(self.slots.release, request.admit.key)
+        giving = self.returns.submit(self.slots.release, request.admit.key)
         try:
-            await asyncio.wrap_future(giving)
+            await asyncio.shield(asyncio.wrap_future(giving))  # cancelled, it still goes back
         finally:
             await self.inner.release(request)
 
     def close(self) -> None:
-        """Stop the admission's threads (after the run)."""
+        """Stop the admission's threads (after the run); slots being given back still are."""
         self.threads.shutdown(wait=False, cancel_futures=True)
+        self.returns.shutdown(wait=False)
 
 
 _EMPTY_LESSON = Lesson()
 
 
+class _Shared:
+    """Per-host slot objects of this process, kept while in use (and a few more).
+
+    ``users`` counts the connections holding or waiting for a host's slot; a host that
+    has none is forgotten once more than :data:`_KEPT` hosts are known, so that a run
+    over millions of hosts keeps a bounded number of objects.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slots: dict[Any, Any] = {}
+        self.users: dict[Any, int] = {}
+
+    def enter(self, name: Any, make: Callable[[], Any]) -> Any:
+        with self.lock:
+            slot = self.slots.get(name)
+            if slot is None:
+                slot = self.slots[name] = make()
+            self.users[name] = self.users.get(name, 0) + 1
+            return slot
+
+    def leave(self, name: Any, forget: Callable[[Any], object]) -> None:
+        with self.lock:
+            self.users[name] -= 1
+            if self.users[name] == 0:
+                del self.users[name]
+                if len(self.slots) > _KEPT:
+                    forget(self.slots.pop(name))
+
+
+#: Hosts whose slot objects a process keeps when no connection uses them.
+_KEPT = 1024
+_CLUSTER = _Shared()
+_PROCESS = _Shared()
+
+
+def _stop_refreshing(semaphore: Any) -> None:
+    callback = getattr(semaphore, "refresh_callback", None)
+    if callback is not None:
+        callback.stop()
+
+
 class _ClusterSlots:
     """A :class:`distributed.Semaphore` per host, one object per host in this process."""
-
-    _lock = threading.Lock()
-    _semaphores: dict[str, Any] = {}  # noqa: RUF012 - shared by the process's runs on purpose
 
     def __init__(self, size: int, prefix: str) -> None:
         from distributed import get_client, get_worker  # noqa: PLC0415 - on the worker
@@ -115,47 +160,55 @@ class _ClusterSlots:
             client = get_client()
             self.scheduler, self.loop = client.scheduler, client.loop
 
-    def _semaphore(self, key: HostKey) -> Any:
+    def _name(self, key: HostKey) -> str:
+        # The number of leases is in the name: a semaphore's size is fixed once made.
+        return f"{self.prefix}:{key[0]}:{key[1]}:{self.size}"
+
+    def _make(self, name: str) -> Any:
         from distributed import Semaphore  # noqa: PLC0415 - on the worker, when first needed
 
-        # The number of leases is in the name: a semaphore's size is fixed once made.
-        name = f"{self.prefix}:{key[0]}:{key[1]}:{self.size}"
-        with self._lock:
-            semaphore = self._semaphores.get(name)
-            if semaphore is None:
-                semaphore = self._semaphores[name] = Semaphore(
-                    max_leases=self.size, name=name, scheduler_rpc=self.scheduler, loop=self.loop
-                )
-            return semaphore
+        return Semaphore(
+            max_leases=self.size, name=name, scheduler_rpc=self.scheduler, loop=self.loop
+        )
 
     def acquire(self, key: HostKey) -> None:
-        self._semaphore(key).acquire()
+        name = self._name(key)
+        semaphore = _CLUSTER.enter(name, lambda: self._make(name))
+        try:
+            semaphore.acquire()
+        except BaseException:
+            _CLUSTER.leave(name, _stop_refreshing)
+            raise
 
     def release(self, key: HostKey) -> None:
-        self._semaphore(key).release()
+        name = self._name(key)
+        try:
+            _CLUSTER.slots[name].release()
+        finally:
+            _CLUSTER.leave(name, _stop_refreshing)
 
 
 class _ProcessSlots:
     """A threading semaphore per host, shared by every run of this process."""
 
-    _lock = threading.Lock()
-    _semaphores: dict[tuple[HostKey, int], threading.Semaphore] = {}  # noqa: RUF012 - on purpose
-
     def __init__(self, size: int) -> None:
         self.size = size
 
-    def _semaphore(self, key: HostKey) -> threading.Semaphore:
-        with self._lock:
-            semaphore = self._semaphores.get((key, self.size))
-            if semaphore is None:
-                semaphore = self._semaphores[(key, self.size)] = threading.Semaphore(self.size)
-            return semaphore
-
     def acquire(self, key: HostKey) -> None:
-        self._semaphore(key).acquire()
+        name = (key, self.size)
+        semaphore = _PROCESS.enter(name, lambda: threading.Semaphore(self.size))
+        try:
+            semaphore.acquire()
+        except BaseException:
+            _PROCESS.leave(name, lambda _: None)
+            raise
 
     def release(self, key: HostKey) -> None:
-        self._semaphore(key).release()
+        name = (key, self.size)
+        try:
+            _PROCESS.slots[name].release()
+        finally:
+            _PROCESS.leave(name, lambda _: None)
 
 
 class ClusterAdmission(_Layered):
