@@ -161,3 +161,25 @@ def test_a_cancelled_wait_for_a_workers_slot_gives_it_back() -> None:
     finally:
         for run in runs:
             run.close()
+
+
+def test_a_workers_partitions_share_the_back_off_from_a_host() -> None:
+    policy = Policy(rate_limit_delay=0.2)
+    request = Admit(host="mx.example", ip="192.0.2.2", port=25)
+    limited = Lesson(rate_limited=True)
+    runs = [WorkerAdmission(policy), WorkerAdmission(policy)]  # two partitions at once
+
+    async def main() -> float:
+        first, second = runs
+        await first.admit(request)
+        await first.release(Release(request, limited))  # the host limited our rate
+        admitted = await second.admit(request)  # another partition, its own gates
+        assert isinstance(admitted, Admitted)
+        await second.release(Release(request, Lesson()))  # a clean session forgives
+        return admitted.waited
+
+    try:
+        assert asyncio.run(main()) >= 0.15
+    finally:
+        for run in runs:
+            run.close()

@@ -14,6 +14,9 @@ of the run, back-off from hosts that rate-limit us):
   per-host slots of this worker process, shared by all the partitions it runs at once,
   so that each worker keeps its own limits whatever its number of threads.
 
+Both also share the back-off from a host that rate-limited a session among all the runs
+of the worker process (a partition's own gates know only its own sessions).
+
 The slots are blocking (a Dask semaphore is used from a thread that is not the worker's
 event loop), so they are taken in threads of the admission's own; the run's gates are
 asked first, so that at most ``policy.concurrency`` such threads wait at once.
@@ -32,6 +35,7 @@ from smtpcheck._admission import (
     Admit,
     Admitted,
     AsyncAdmission,
+    BackoffBook,
     HostKey,
     Lesson,
     Refused,
@@ -51,12 +55,36 @@ class _Slots(Protocol):
     def release(self, key: HostKey) -> None: ...
 
 
+class _SharedBook:
+    """A :class:`~smtpcheck._admission.BackoffBook` for every run of this process."""
+
+    _lock = threading.Lock()
+    _books: dict[float, BackoffBook] = {}  # noqa: RUF012 - one per process, on purpose
+
+    def __init__(self, base: float) -> None:
+        with self._lock:
+            self.book = self._books.setdefault(base, BackoffBook(base, time.monotonic))
+
+    def wait(self, key: HostKey) -> float:
+        with self._lock:
+            return self.book.wait(key)
+
+    def learn(self, key: HostKey, lesson: Lesson) -> None:
+        with self._lock:
+            self.book.learn(key, lesson)
+
+
 class _Layered:
-    """The inner admission first, then a slot of ``slots`` for the host."""
+    """The process's back-off, the inner admission, then a slot of ``slots`` for the host.
+
+    The back-off from a host that rate-limited a session is shared by every run of the
+    process (the partitions a worker verifies at once), not only by the run that met it.
+    """
 
     def __init__(self, policy: Policy, slots: _Slots, inner: AsyncAdmission | None) -> None:
         self.inner: AsyncAdmission = inner if inner is not None else Gates(policy)
         self.slots = slots
+        self.book = _SharedBook(policy.rate_limit_delay)
         self.threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=policy.concurrency, thread_name_prefix="smtpcheck-admission"
         )
@@ -66,11 +94,13 @@ class _Layered:
         )
 
     async def admit(self, request: Admit) -> Admitted | Refused:
-        """Ask the inner admission, then wait for the host's slot."""
+        """Wait out the process's back-off, ask the inner admission, wait for the slot."""
+        started = time.monotonic()
+        while (delay := self.book.wait(request.key)) > 0:
+            await asyncio.sleep(delay)
         first = await self.inner.admit(request)
         if isinstance(first, Refused):
             return first
-        started = time.monotonic()
         taking = self.threads.submit(self.slots.acquire, request.key)
         try:
             await asyncio.wrap_future(taking)
@@ -79,14 +109,15 @@ class _Layered:
             taking.add_done_callback(lambda done: self._undo(done, request.key))
             await self.inner.release(Release(request, _EMPTY_LESSON))
             raise
-        return Admitted(waited=first.waited + time.monotonic() - started)
+        return Admitted(waited=time.monotonic() - started)
 
     def _undo(self, done: concurrent.futures.Future[None], key: HostKey) -> None:
         if not done.cancelled() and done.exception() is None:
             self.slots.release(key)
 
     async def release(self, request: Release) -> None:
-        """Give the host's slot back (even if this is cancelled), then the inner one."""
+        """Take the lesson; give the host's slot back (even if cancelled), then the inner."""
+        self.book.learn(request.admit.key, request.lesson)
         giving = self.returns.submit(self.slots.release, request.admit.key)
         try:
             await asyncio.shield(asyncio.wrap_future(giving))  # cancelled, it still goes back
