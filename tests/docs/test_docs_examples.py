@@ -9,7 +9,8 @@ page order, in one namespace per page, exactly as a reader would paste them:
   whose name starts with ``test_`` is called as pytest would call it, with a running
   ``MailWorld.default()`` for a ``mail_world`` argument (stopped and checked afterwards);
 - blocks in any other language (``console``, ``text``, ``toml``...) are not run;
-- ``{eval-rst}`` blocks (the API page's autodoc directives) are not code.
+- ``{eval-rst}`` blocks (the API page's autodoc directives) are not code;
+- a page that needs an optional extra (``_NEEDS``) is skipped without it.
 
 The pages start the sandbox themselves (``world = MailWorld.default().start()``), in a
 block the reader sees, so that every example can be pasted into a Python prompt. After a
@@ -41,6 +42,8 @@ _FENCE = re.compile(
     r"^(?P<fence>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
 )
 _FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+#: Pages whose examples need an optional extra: skipped when it is not installed.
+_NEEDS = {"guide/distributed.md": ("dask.dataframe", "distributed")}
 
 
 def _blocks(text: str) -> Iterator[tuple[str, str, int]]:
@@ -74,6 +77,8 @@ def _run_tests(namespace: dict[str, Any], before: set[str], where: str) -> None:
 @pytest.mark.usefixtures("offline")
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
 def test_page_examples(page: Path) -> None:
+    for module in _NEEDS.get(page.relative_to(DOCS).as_posix(), ()):
+        pytest.importorskip(module, reason="the page needs an extra that is not installed")
     text = page.read_text(encoding="utf-8")
     namespace: dict[str, Any] = {"__name__": f"docs.{page.stem}"}
     parser = doctest.DocTestParser()
