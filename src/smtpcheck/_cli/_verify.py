@@ -190,7 +190,7 @@ def verify_all(
 def _on_cluster(
     addresses: Iterable[str],
     policy: Policy,
-    resolver: ResolverProtocol | None,
+    resolver: AsyncMailHostResolver | None,
     scheduler: str,
     egress: str,
 ) -> Iterator[Result]:

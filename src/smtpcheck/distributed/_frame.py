@@ -25,7 +25,7 @@ from distributed import Client, Future, as_completed, get_client
 from smtpcheck._address import Address
 from smtpcheck._errors import SMTPCheckError
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 from smtpcheck.distributed._work import (
     DOMAIN,
@@ -100,7 +100,7 @@ def _partitioned(
     *,
     column: str,
     policy: Policy,
-    resolver: ResolverProtocol | None,
+    resolver: AsyncMailHostResolver | None,
     by: PartitionBy,
     npartitions: int | None,
 ) -> dd.DataFrame:
@@ -138,7 +138,7 @@ def verify_dataframe(
     *,
     column: str = "email",
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: AsyncMailHostResolver | None = None,
     egress: Egress = "shared",
     partition_by: PartitionBy | None = None,
     npartitions: int | None = None,
@@ -209,7 +209,7 @@ def verify_many(
     *,
     client: Client | str | None = None,
     policy: Policy | None = None,
-    resolver: ResolverProtocol | None = None,
+    resolver: AsyncMailHostResolver | None = None,
     egress: Egress = "shared",
     partition_by: PartitionBy | None = None,
     npartitions: int | None = None,

@@ -17,7 +17,9 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from smtpcheck._doctor import Check, CheckStatus, check_helo_form, check_source_address
+from smtpcheck._doctor._audit import check_source_address
+from smtpcheck._doctor._checks import check_helo_form
+from smtpcheck._doctor._report import Check, CheckStatus
 from smtpcheck._drivers import helo_name
 from smtpcheck._errors import PolicyError
 from smtpcheck._policy import Policy

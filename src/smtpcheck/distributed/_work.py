@@ -19,7 +19,7 @@ from smtpcheck._engine import Engine
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._mailhosts import DomainStatus
 from smtpcheck._policy import Policy
-from smtpcheck._resolver import ResolverProtocol
+from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
 from smtpcheck._verifier import parse
 from smtpcheck.distributed._admission import ClusterAdmission, WorkerAdmission
@@ -114,7 +114,7 @@ def add_domains(part: pd.DataFrame, *, column: str, policy: Policy) -> pd.DataFr
 
 
 def resolve_keys(
-    domains: pd.DataFrame, *, policy: Policy, resolver: ResolverProtocol | None
+    domains: pd.DataFrame, *, policy: Policy, resolver: AsyncMailHostResolver | None
 ) -> pd.DataFrame:
     """The partition key of each domain: its first mail host, or the domain itself.
 
@@ -132,7 +132,7 @@ def resolve_keys(
     )
 
 
-async def _keys(names: Sequence[str], policy: Policy, resolver: ResolverProtocol) -> list[str]:
+async def _keys(names: Sequence[str], policy: Policy, resolver: AsyncMailHostResolver) -> list[str]:
     gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
 
     async def key(domain: str) -> str:
@@ -160,7 +160,7 @@ async def _keys(names: Sequence[str], policy: Policy, resolver: ResolverProtocol
 
 
 def _verify(
-    texts: Sequence[str], policy: Policy, resolver: ResolverProtocol | None, egress: Egress
+    texts: Sequence[str], policy: Policy, resolver: AsyncMailHostResolver | None, egress: Egress
 ) -> list[Result]:
     """One result per text, in the texts' order: the bulk engine, as this worker."""
     identity, worker, refusal = worker_identity()
@@ -193,7 +193,7 @@ def _on_a_cluster() -> bool:
 
 
 async def _engine(
-    texts: Sequence[str], policy: Policy, resolver: ResolverProtocol, egress: Egress
+    texts: Sequence[str], policy: Policy, resolver: AsyncMailHostResolver, egress: Egress
 ) -> list[Result]:
     """Run smtpcheck's bulk engine with the egress mode's admission."""
     admission = _admission(policy, egress)
@@ -238,7 +238,7 @@ def verify_rows(
     *,
     column: str,
     policy: Policy,
-    resolver: ResolverProtocol | None,
+    resolver: AsyncMailHostResolver | None,
     egress: Egress,
     index_name: Any,
     index_dtype: Any,
@@ -257,7 +257,7 @@ def verify_results(
     *,
     column: str,
     policy: Policy,
-    resolver: ResolverProtocol | None,
+    resolver: AsyncMailHostResolver | None,
     egress: Egress,
 ) -> list[Result]:
     """The partition's :class:`~smtpcheck.Result` objects (for the streaming form)."""
