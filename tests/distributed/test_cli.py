@@ -24,13 +24,14 @@ def options(world: MailWorld, dns: DNSServer) -> list[str]:
     return [
         "--port", str(world.port), "--nameserver", dns.host, "--dns-port", str(dns.port),
         "--allow-test-domains", "--helo-name", "client.cluster.test", "--no-progress",
+        "--no-memory", "--fresh",
     ]  # fmt: skip
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     for record in records:
-        del record["elapsed_ms"]
+        del record["elapsed_ms"], record["remembered_at"]
     return sorted(records, key=lambda r: (r["address"], json.dumps(r, sort_keys=True)))
 
 

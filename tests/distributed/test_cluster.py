@@ -38,9 +38,14 @@ def mixed() -> list[str]:
     return [*given, "alice@ok.test", "ALICE@ok.test", "not an address", "@x", ""]
 
 
+def local(given: list[str], policy: Policy, resolver: smtpcheck.Resolver) -> list[Result]:
+    """What smtpcheck.verify_many answers in this process, asking the servers again."""
+    return list(smtpcheck.verify_many(given, policy=policy, resolver=resolver, fresh=True))
+
+
 def comparable(result: Result) -> dict[str, Any]:
     row = result.to_dict()
-    del row["elapsed_ms"]
+    del row["elapsed_ms"], row["remembered_at"]
     return row
 
 
@@ -82,13 +87,20 @@ def test_dataframe_equals_verify_many_exactly_once(
 ) -> None:
     given = mixed()
     expected = by_address(
-        [comparable(r) for r in smtpcheck.verify_many(given, policy=policy, resolver=resolver)]
+        [
+            comparable(r)
+            for r in smtpcheck.verify_many(given, policy=policy, resolver=resolver, fresh=True)
+        ]
     )
     frame = pd.DataFrame(
         {"email": given, "row": range(len(given))}, index=range(100, 100 + len(given))
     )
     lazy = verify_dataframe(
-        dd.from_pandas(frame, npartitions=3), column="email", policy=policy, resolver=resolver
+        dd.from_pandas(frame, npartitions=3),
+        column="email",
+        policy=policy,
+        resolver=resolver,
+        fresh=True,
     )
     out = lazy.compute()
     # Exactly once: every row, under its own index, with its own columns.
@@ -113,7 +125,7 @@ def test_meta_is_exact_and_rows_carry_plain_values(
     assert out.index.dtype == frame.index.dtype
     for name, dtype in RESULT_COLUMNS.items():
         assert str(out[name].dtype) == str(pd.api.types.pandas_dtype(dtype)), name
-    plain = (str, int, bool)
+    plain = (str, int, float, bool)
     for value in out.drop(columns="email").to_numpy().ravel():
         assert value is pd.NA or isinstance(value, plain) or hasattr(value, "item"), value
     lazy.to_parquet(tmp_path / "out")
@@ -128,13 +140,16 @@ def test_streaming_form_from_a_list_and_from_a_bag(
 ) -> None:
     given = mixed()
     expected = by_address(
-        [comparable(r) for r in smtpcheck.verify_many(given, policy=policy, resolver=resolver)]
+        [
+            comparable(r)
+            for r in smtpcheck.verify_many(given, policy=policy, resolver=resolver, fresh=True)
+        ]
     )
-    streamed = list(verify_many(given, client=client, policy=policy, resolver=resolver))
+    streamed = list(verify_many(given, client=client, policy=policy, resolver=resolver, fresh=True))
     assert all(isinstance(r, Result) for r in streamed)
     assert by_address([comparable(r) for r in streamed]) == expected
     bag = db.from_sequence(given, npartitions=4)
-    from_bag = list(verify_many(bag, client=client, policy=policy, resolver=resolver))
+    from_bag = list(verify_many(bag, client=client, policy=policy, resolver=resolver, fresh=True))
     assert by_address([comparable(r) for r in from_bag]) == expected
 
 
@@ -159,6 +174,7 @@ def test_shared_egress_never_exceeds_the_host_limit_across_the_cluster(
             egress="shared",
             partition_by=partition_by,
             npartitions=8,
+            fresh=True,
         )
     )
     assert Counter(r.address for r in results) == Counter(given)
@@ -186,6 +202,7 @@ def test_each_worker_verifies_with_its_own_identity(
             resolver=resolver,
             egress="own",
             npartitions=8,
+            fresh=True,
         )
     )
     assert Counter(r.address for r in results) == Counter(given)
@@ -224,7 +241,9 @@ def test_one_mail_host_is_asked_from_one_partition(
 ) -> None:
     given = addresses(SHARED + OWN)
     frame = dd.from_pandas(pd.DataFrame({"email": given}), npartitions=4)
-    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver, npartitions=4)
+    lazy = verify_dataframe(
+        frame, column="email", policy=policy, resolver=resolver, npartitions=4, fresh=True
+    )
     parts = [part.compute() for part in lazy.partitions]
     homes = Counter(mx for part in parts for mx in set(part["mx"].dropna()))
     assert homes["mx.shared.test"] == 1  # its 8 domains, wherever they were in the input

@@ -36,6 +36,7 @@ def test_a_worker_killed_mid_partition_loses_and_repeats_no_row(
             resolver=resolver,
             egress="own",
             npartitions=8,
+            fresh=True,
         )
         future = client.compute(lazy)
         pids = client.run(os.getpid)

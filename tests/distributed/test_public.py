@@ -118,7 +118,7 @@ def test_dasks_local_scheduler_needs_no_cluster(
 ) -> None:
     given = ["alice@ok.test", "nobody@ok.test", "alice@s1.test", "bad"]
     frame = dd.from_pandas(pd.DataFrame({"email": given}), npartitions=2)
-    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver)
+    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver, fresh=True)
     out = lazy.compute(scheduler="threads").sort_index()
     assert list(out["reason"]) == ["accepted", "mailbox_not_found", "accepted", "invalid_syntax"]
     assert world.stats("mx.ok.test").connections >= 1
@@ -128,7 +128,7 @@ def test_the_local_sync_scheduler_works_under_a_running_event_loop(
     resolver: smtpcheck.Resolver, policy: Policy
 ) -> None:
     frame = dd.from_pandas(pd.DataFrame({"email": ["alice@ok.test", "bad"]}), npartitions=1)
-    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver)
+    lazy = verify_dataframe(frame, column="email", policy=policy, resolver=resolver, fresh=True)
 
     async def notebook() -> pd.DataFrame:  # a cell of a notebook: a loop runs
         return lazy.compute(scheduler="sync")

@@ -95,7 +95,8 @@ def add_parser(commands: Any) -> None:
         help="verify on the Dask cluster whose scheduler is at ADDRESS, such as "
         "tcp://10.0.0.5:8786 (same output, progress and resuming; results come a "
         "partition at a time); each worker's SMTPCHECK_HELO_NAME, SMTPCHECK_SOURCE_ADDRESS, "
-        "SMTPCHECK_MAIL_FROM and SMTPCHECK_PROXY override the options here",
+        "SMTPCHECK_MAIL_FROM and SMTPCHECK_PROXY override the options here; each worker "
+        "remembers within its own process (--memory is this machine's file)",
     )
     cluster.add_argument(
         "--egress",
@@ -171,7 +172,7 @@ def verify_all(
     own process instead.
     """
     if scheduler is not None:
-        results = _on_cluster(addresses, policy, resolver, scheduler, egress)
+        results = _on_cluster(addresses, policy, resolver, scheduler, egress, fresh=fresh)
     else:
         from smtpcheck._bulk import verify_many  # noqa: PLC0415 - only the commands that verify
 
@@ -193,6 +194,8 @@ def _on_cluster(
     resolver: AsyncMailHostResolver | None,
     scheduler: str,
     egress: str,
+    *,
+    fresh: bool,
 ) -> Iterator[Result]:
     try:
         from smtpcheck import distributed  # noqa: PLC0415 - an optional extra, loaded on demand
@@ -207,6 +210,7 @@ def _on_cluster(
             policy=policy,
             resolver=resolver,
             egress="own" if egress == "own" else "shared",
+            fresh=fresh,
         )
     except distributed.SchedulerUnreachable as problem:
         raise UsageError(f"--scheduler: {problem}") from None

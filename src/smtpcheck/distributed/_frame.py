@@ -142,6 +142,7 @@ def verify_dataframe(
     egress: Egress = "shared",
     partition_by: PartitionBy | None = None,
     npartitions: int | None = None,
+    fresh: bool = False,
 ) -> dd.DataFrame:
     """Verify the addresses of a Dask DataFrame's column on the cluster; lazily.
 
@@ -172,6 +173,9 @@ def verify_dataframe(
         partition_by: ``"mail_host"`` (the default with shared egress) or ``"domain"``
             (the default with egress of their own).
         npartitions: Partitions after the shuffle; the input's number when None.
+        fresh: Ask the servers even for addresses whose definite result a worker
+            remembers (each worker remembers in its process, as
+            :func:`smtpcheck.verify_many` does without ``memory``).
 
     Returns:
         The lazy DataFrame of the results.
@@ -192,6 +196,7 @@ def verify_dataframe(
         "policy": policy,
         "resolver": resolver,
         "egress": egress,
+        "fresh": fresh,
         "index_name": index.name,
         "index_dtype": index.dtype,
     }
@@ -213,6 +218,7 @@ def verify_many(
     egress: Egress = "shared",
     partition_by: PartitionBy | None = None,
     npartitions: int | None = None,
+    fresh: bool = False,
     connect_timeout: float = _DEFAULT_CONNECT_TIMEOUT,
 ) -> Iterator[Result]:
     """Verify many addresses on a Dask cluster; yield each :class:`~smtpcheck.Result`.
@@ -232,6 +238,8 @@ def verify_many(
         egress: ``"shared"`` or ``"own"``; see :func:`verify_dataframe`.
         partition_by: ``"mail_host"`` or ``"domain"``; see :func:`verify_dataframe`.
         npartitions: Partitions of the work; four per worker when None.
+        fresh: Ask again even for remembered definite results; see
+            :func:`verify_dataframe`.
         connect_timeout: Seconds to wait for a scheduler given by its address.
 
     Returns:
@@ -276,7 +284,12 @@ def verify_many(
         )
         tasks = [
             dask.delayed(verify_results)(
-                part, column=_STREAM_COLUMN, policy=policy, resolver=resolver, egress=egress
+                part,
+                column=_STREAM_COLUMN,
+                policy=policy,
+                resolver=resolver,
+                egress=egress,
+                fresh=fresh,
             )
             for part in shuffled.to_delayed()
         ]

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
-from smtpcheck._api import resolver_or_default
+from smtpcheck._api import memory_or_default, resolver_or_default
 from smtpcheck._engine import Engine
 from smtpcheck._errors import InvalidAddress
 from smtpcheck._mailhosts import DomainStatus
@@ -68,6 +68,7 @@ RESULT_COLUMNS: dict[str, str] = {
     "role_account": "bool",
     "free_provider": "bool",
     "suggestion": "string[pyarrow]",
+    "remembered_at": "Float64",
 }
 
 _T = TypeVar("_T")
@@ -160,7 +161,11 @@ async def _keys(names: Sequence[str], policy: Policy, resolver: AsyncMailHostRes
 
 
 def _verify(
-    texts: Sequence[str], policy: Policy, resolver: AsyncMailHostResolver | None, egress: Egress
+    texts: Sequence[str],
+    policy: Policy,
+    resolver: AsyncMailHostResolver | None,
+    egress: Egress,
+    fresh: bool,
 ) -> list[Result]:
     """One result per text, in the texts' order: the bulk engine, as this worker."""
     identity, worker, refusal = worker_identity()
@@ -168,7 +173,8 @@ def _verify(
         raise refusal
     effective = identity.fit(policy, worker=worker)
     found: dict[str, list[Result]] = {}
-    for result in _run(_engine(texts, effective, resolver_or_default(resolver), egress)):
+    work = _engine(texts, effective, resolver_or_default(resolver), egress, fresh)
+    for result in _run(work):
         found.setdefault(result.address, []).append(result)
     return [found[text].pop() for text in texts]
 
@@ -193,7 +199,11 @@ def _on_a_cluster() -> bool:
 
 
 async def _engine(
-    texts: Sequence[str], policy: Policy, resolver: AsyncMailHostResolver, egress: Egress
+    texts: Sequence[str],
+    policy: Policy,
+    resolver: AsyncMailHostResolver,
+    egress: Egress,
+    fresh: bool,
 ) -> list[Result]:
     """Run smtpcheck's bulk engine with the egress mode's admission."""
     admission = _admission(policy, egress)
@@ -203,7 +213,11 @@ async def _engine(
         results.append(result)
         engine.release()  # taken at once: the window stays open
 
-    engine = Engine(policy, resolver, emit, admission=admission)
+    # What the worker process learned (hosts that refused us, catch-all domains, definite
+    # results) is shared by its partitions, as by the runs of one process.
+    engine = Engine(
+        policy, resolver, emit, admission=admission, memory=memory_or_default(None), fresh=fresh
+    )
     try:
         await engine.run(texts)
     finally:
@@ -240,12 +254,13 @@ def verify_rows(
     policy: Policy,
     resolver: AsyncMailHostResolver | None,
     egress: Egress,
+    fresh: bool,
     index_name: Any,
     index_dtype: Any,
 ) -> pd.DataFrame:
     """The partition's own columns and its results' columns, under its original index."""
     texts = [_text(v) for v in part[column]]
-    results = _verify(texts, policy, resolver, egress) if texts else []
+    results = _verify(texts, policy, resolver, egress, fresh) if texts else []
     index = pd.Index(part[INDEX].to_numpy(), name=index_name).astype(index_dtype)
     own = part.drop(columns=[c for c in HELPERS if c in part.columns])
     own.index = index
@@ -259,7 +274,8 @@ def verify_results(
     policy: Policy,
     resolver: AsyncMailHostResolver | None,
     egress: Egress,
+    fresh: bool,
 ) -> list[Result]:
     """The partition's :class:`~smtpcheck.Result` objects (for the streaming form)."""
     texts = [_text(v) for v in part[column]]
-    return _verify(texts, policy, resolver, egress) if texts else []
+    return _verify(texts, policy, resolver, egress, fresh) if texts else []
