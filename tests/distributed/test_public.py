@@ -183,3 +183,17 @@ def test_a_workers_partitions_share_the_back_off_from_a_host() -> None:
     finally:
         for run in runs:
             run.close()
+
+
+def test_bad_arguments_are_policy_errors_that_say_what() -> None:
+    frame = dd.from_pandas(
+        pd.DataFrame({"email": ["a@b.example"], "verdict": ["x"]}), npartitions=1
+    )
+    with pytest.raises(PolicyError, match="no column 'mail'"):
+        verify_dataframe(frame, column="mail")
+    with pytest.raises(PolicyError, match="already has columns named verdict"):
+        verify_dataframe(frame, column="email")
+    with pytest.raises(PolicyError, match="egress must be 'shared' or 'own'"):
+        verify_dataframe(frame[["email"]], column="email", egress="nat")  # type: ignore[arg-type]
+    with pytest.raises(PolicyError, match="an iterable of addresses"):
+        sd.verify_many("alice@ok.test")

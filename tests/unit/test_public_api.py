@@ -265,6 +265,7 @@ BUILTIN_RAISES_ALLOWED = {
     ("_engine", "RuntimeError"): "an invariant of the engine broken: a bug of ours",
     ("_memory", "TypeError"): "a stored fact read back: the store catches it, never a caller",
     ("_classify", "ValueError"): "a private function called against its contract: a bug",
+    ("distributed/__init__", "ImportError"): "the extra is missing: the import says how to get it",
 }
 
 

@@ -32,6 +32,7 @@ except ImportError as error:  # pragma: no cover - CI installs the extra
         f"pip install 'smtpcheck[distributed]' ({error})"
     ) from error
 
+from smtpcheck._public import publish as _publish
 from smtpcheck.distributed._admission import ClusterAdmission, WorkerAdmission
 from smtpcheck.distributed._frame import (
     PartitionBy,
@@ -58,8 +59,6 @@ __all__ = [
     "verify_many",
 ]
 
-for _name in ("ClusterAdmission", "SchedulerUnreachable", "UnfitWorker", "WorkerAdmission",
-              "WorkerIdentities", "WorkerIdentity", "connect", "verify_dataframe",
-              "verify_many"):  # fmt: skip
-    globals()[_name].__module__ = __name__
+for _name in __all__:
+    _publish(__name__, globals()[_name])  # classes and functions; constants stay as they are
 del _name

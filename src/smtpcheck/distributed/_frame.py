@@ -23,7 +23,7 @@ import pandas as pd
 from distributed import Client, Future, as_completed, get_client
 
 from smtpcheck._address import Address
-from smtpcheck._errors import SMTPCheckError
+from smtpcheck._errors import PolicyError, SMTPCheckError
 from smtpcheck._policy import Policy
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
@@ -82,11 +82,11 @@ def _policy_for(policy: Policy | None) -> Policy:
 
 def _partition_by(egress: Egress, partition_by: PartitionBy | None) -> PartitionBy:
     if egress not in ("shared", "own"):
-        raise ValueError(f"egress must be 'shared' or 'own', not {egress!r}")
+        raise PolicyError(f"egress must be 'shared' or 'own', not {egress!r}")
     if partition_by is None:
         return "mail_host" if egress == "shared" else "domain"
     if partition_by not in ("mail_host", "domain"):
-        raise ValueError(f"partition_by must be 'mail_host' or 'domain', not {partition_by!r}")
+        raise PolicyError(f"partition_by must be 'mail_host' or 'domain', not {partition_by!r}")
     return partition_by
 
 
@@ -106,10 +106,10 @@ def _partitioned(
 ) -> dd.DataFrame:
     """Steps 1 to 3: the rows with their key, shuffled so that one key is in one place."""
     if column not in df.columns:
-        raise KeyError(f"the DataFrame has no column {column!r}")
+        raise PolicyError(f"the DataFrame has no column {column!r}")
     taken = sorted((set(RESULT_COLUMNS) | set(HELPERS)) & {str(c) for c in df.columns})
     if taken:
-        raise ValueError(
+        raise PolicyError(
             f"the DataFrame already has columns named {', '.join(taken)}: rename them first"
         )
     keyed = df.map_partitions(
@@ -181,9 +181,8 @@ def verify_dataframe(
         The lazy DataFrame of the results.
 
     Raises:
-        KeyError: ``column`` is not a column of ``df``.
-        ValueError: ``df`` already has a column of the result's names, or an argument is
-            out of range.
+        PolicyError: ``column`` is not a column of ``df``, ``df`` already has a column of
+            the result's names, or an argument is out of range.
     """
     policy = _policy_for(policy)
     by = _partition_by(egress, partition_by)
@@ -248,11 +247,11 @@ def verify_many(
     Raises:
         SchedulerUnreachable: The scheduler at ``client`` did not answer in time (at
             once, not on the first result).
-        RuntimeError: ``client`` is None and there is no default client.
-        TypeError: ``addresses`` is a single string.
+        PolicyError: ``client`` is None and there is no default client, or
+            ``addresses`` is a single string.
     """
     if isinstance(addresses, str | bytes | Address):
-        raise TypeError("verify_many takes an iterable of addresses; for one, use verify()")
+        raise PolicyError("verify_many takes an iterable of addresses; for one, use verify()")
     policy = _policy_for(policy)
     by = _partition_by(egress, partition_by)
     owned = isinstance(client, str)
@@ -309,7 +308,7 @@ def _client(client: Client | str | None, timeout: float) -> Client:
     try:
         found: Client = get_client()
     except ValueError:
-        raise RuntimeError(
+        raise PolicyError(
             "no Dask client: pass client= (a Client or a scheduler address), "
             "or create a distributed.Client first"
         ) from None
