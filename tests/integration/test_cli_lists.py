@@ -452,3 +452,34 @@ def test_counts_in_the_one_line_summary(tmp_path: Path, world_args: list[str]) -
         "undeliverable": 1,
         "risky": 1,
     }
+
+
+def test_split_and_keep_resume_after_sigkill(tmp_path: Path, world_args: list[str]) -> None:
+    source, kept, folder = tmp_path / "list.txt", tmp_path / "kept.jsonl", tmp_path / "split"
+    addresses = [f"user{i}@slow.test" if i % 5 else "alice@slow.test" for i in range(150)]
+    source.write_text("\n".join(addresses) + "\n", encoding="utf-8")
+    args = ["verify", "-i", str(source), "-o", str(kept), "--keep", "undeliverable"]
+    args += ["--split", str(folder), *world_args]
+    with subprocess.Popen(  # noqa: S603 - our own program
+        command(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as first:
+        wait_for(kept, first, b"user2@slow.test")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=TIMEOUT)
+    assert not (folder / "deliverable.jsonl").exists()  # --keep holds for --split too
+    split = folder / "undeliverable.jsonl"
+    assert 0 < len(split.read_bytes().splitlines()) < 120
+
+    summary = tmp_path / "s.json"
+    again = run(*args, "--summary-json", str(summary))
+    assert again.returncode == 1, again.stderr
+    wanted = [a for a in addresses if a != "alice@slow.test"]
+    for path in (kept, split):
+        records = [json.loads(line) for line in path.read_bytes().splitlines()]
+        assert [r["address"] for r in records] == wanted
+        assert {r["verdict"] for r in records} == {"undeliverable"}
+    report = json.loads(summary.read_text("utf-8"))
+    assert report["verdicts"]["undeliverable"] == len(wanted)
+    # The deliverable ones that the first run left out are counted, without a verdict.
+    assert report["verdicts"]["deliverable"] + report["not_kept_earlier"] == 30
+    assert report["total"] == len(addresses)
