@@ -1,8 +1,9 @@
 """Peak memory (RSS) and time of ``smtpcheck verify -i FILE -o OUT`` over a long list.
 
-The list has ``--lines`` lines (a million by default); every address is at a domain of
-``--deny``, so each is answered without a connection and the run measures the command
-line itself: reading the input, the bulk engine, writing the output. Then the same
+The list has ``--lines`` lines (a million by default); every address is at
+``denied.example``, a special-use name that the syntax check refuses (``--deny`` lists
+it too), so each is answered without a connection and the run measures the command line
+itself: reading the input, the bulk engine, writing the output. Then the same
 command runs again, resuming from the finished output (it reads the output and the
 input, and verifies nothing), and then with ``--format csv`` on a CSV copy of the list.
 

@@ -119,6 +119,11 @@ class InOrder:
             self._lock.notify_all()
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: the run is stopping."""
+        return self._closed
+
+    @property
     def unwritten(self) -> int:
         """Inputs fed and not written (answered and held back, or still asked)."""
         with self._lock:

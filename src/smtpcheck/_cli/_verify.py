@@ -407,6 +407,8 @@ class _Run:
         )
         retry = self.args.retry or frozenset()
         for item, done in steps:
+            if self.order.closed:  # stopping: no need to read the rest of the files
+                return
             if done is not None and not (done.row is not None and done.row.reason in retry):
                 if self.rewrite:
                     yield item, Answer(earlier=done)
