@@ -483,3 +483,12 @@ def test_split_and_keep_resume_after_sigkill(tmp_path: Path, world_args: list[st
     # The deliverable ones that the first run left out are counted, without a verdict.
     assert report["verdicts"]["deliverable"] + report["not_kept_earlier"] == 30
     assert report["total"] == len(addresses)
+
+
+def test_verbose_shows_the_library_log_on_stderr(world_args: list[str]) -> None:
+    quiet = run("verify", "alice@ok.test", *world_args)
+    assert "smtpcheck:" not in quiet.stderr
+    loud = run("verify", "-vv", "alice@ok.test", *world_args)
+    assert loud.returncode == 0, loud.stderr
+    assert "DEBUG smtpcheck: resolved ok.test" in loud.stderr
+    assert [json.loads(line)["verdict"] for line in loud.stdout.splitlines()] == ["deliverable"]
