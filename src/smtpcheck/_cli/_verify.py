@@ -244,20 +244,19 @@ class _Output:
         if self.csv is not None:
             self._text(self.csv.row(item.address, item.row, result))
         elif result is not None:
-            line = result_json(result, transcript=self.transcript)
-            if self.bar is not None and self.stream is sys.stdout and not self.bar.disable:
-                tqdm.write(line, file=self.stream)  # clears the bar, writes, redraws it
-                self.written += 1
-                return
-            self._text(line + "\n")
+            self._text(result_json(result, transcript=self.transcript) + "\n")
 
     def copy(self, text: str) -> None:
         """Write a row of an earlier run as it was."""
         self._text(text)
 
     def _text(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        if self.bar is not None and self.stream is sys.stdout and not self.bar.disable:
+            # Clears the bar, writes, redraws it.
+            tqdm.write(text.removesuffix("\n").removesuffix("\r"), file=self.stream)
+        else:
+            self.stream.write(text)
+            self.stream.flush()
         self.written += 1
 
     def close(self, *, keep: bool) -> None:
