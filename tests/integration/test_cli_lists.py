@@ -163,12 +163,13 @@ def test_csv_out_from_a_plain_list_and_semicolons(tmp_path: Path, world_args: li
         ("not an address", "undeliverable"),
     ]
     source, output = tmp_path / "export.csv", tmp_path / "out.csv"
-    source.write_text("id;mail;city\n1;alice@ok.test;Lyon\n2;nobody@ok.test;Metz\n", "utf-8")
+    source.write_text("id;mail;city\n1;alice@ok.test;Lyon\n2;nobody@ok.test;Metz\n3;bob@ok.test\n")
     done = run("verify", "-i", str(source), "-o", str(output), *world_args)
     assert done.returncode == 1, done.stderr
-    text = output.read_text("utf-8")
-    assert text.startswith("id;mail;city;verdict;reason;")
-    assert text.splitlines()[1].startswith("1;alice@ok.test;Lyon;deliverable;accepted;")
+    lines = output.read_text("utf-8").splitlines()
+    assert lines[0].startswith("id;mail;city;verdict;reason;")
+    assert lines[1].startswith("1;alice@ok.test;Lyon;deliverable;accepted;")
+    assert lines[3].startswith("3;bob@ok.test;;deliverable;accepted;")  # a short row: padded
 
 
 def test_csv_cells_that_a_server_wrote_are_not_formulas(

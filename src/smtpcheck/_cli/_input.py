@@ -46,6 +46,8 @@ _PLAIN_LINE_LIMIT = 4 * MAX_ADDRESS_CHARS
 _CSV_LINE_LIMIT = 1 << 20
 #: Column names taken for the addresses, in this order, when --column is not given.
 _CSV_COLUMNS = ("email", "e-mail", "email_address", "email address", "mail", "address")
+#: The delimiters a CSV file may use.
+_DELIMITERS = ",;\t|"
 #: Characters of a CSV file the dialect is guessed from.
 _SNIFF_CHARS = 64 * 1024
 
@@ -278,10 +280,16 @@ def _csv_rows(
         if size >= _SNIFF_CHARS:
             break
     sample = "".join(line for line, _ in head)
+    dialect: type[csv.Dialect] | csv.Dialect
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
+        dialect = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
+    except csv.Error:  # ragged rows, say: the delimiter the header uses most
+        first = head[0][0] if head else ""
+        counts = {d: first.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
         dialect = csv.excel
+        if counts[best] and best != ",":
+            dialect = type("Sniffed", (csv.excel,), {"delimiter": best})
     recorder = _Recorder(_chain_lines(head, lines), name)
     reader = csv.reader(recorder, dialect=dialect, strict=False)
     try:
@@ -305,7 +313,7 @@ def _csv_rows(
         newline="\r\n" if first.endswith("\r\n") else "\n",
         encoding=encoding,
     )
-    return table, _csv_items(reader, recorder, index, name)
+    return table, _csv_items(reader, recorder, index, name, len(header), dialect.delimiter)
 
 
 def _chain_lines(
@@ -315,9 +323,15 @@ def _chain_lines(
     yield from rest
 
 
-def _csv_items(
-    reader: Iterator[list[str]], recorder: _Recorder, index: int, name: str
+def _csv_items(  # noqa: PLR0917 - a private step of _csv_rows
+    reader: Iterator[list[str]],
+    recorder: _Recorder,
+    index: int,
+    name: str,
+    width: int,
+    delimiter: str,
 ) -> Iterator[Item]:
+    """The rows as items; a row shorter than the header gets its missing empty cells."""
     while True:
         try:
             cells = next(reader, None)
@@ -328,6 +342,8 @@ def _csv_items(
         raw = recorder.record()
         if not cells:
             continue  # a blank line is not a row
+        if len(cells) < width:  # so that the result's columns fall under their names
+            raw += delimiter * (width - len(cells))
         address = cells[index].strip() if index < len(cells) else ""
         if len(address) > MAX_ADDRESS_CHARS:
             yield Item(_echo(address), row=raw, too_long=len(address))
