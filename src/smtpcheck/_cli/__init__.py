@@ -7,15 +7,15 @@ Exit status:
 - 0: every address is deliverable;
 - 1: some address is undeliverable, risky or unknown;
 - 2: a usage error (a bad option, an unreadable file);
-- 130: interrupted (Ctrl-C); the results written so far are kept, and running the same
-  command again resumes.
+- 130: interrupted (Ctrl-C), 143: terminated (SIGTERM); the results written so far are
+  kept, and running the same command again resumes.
 
 ``smtpcheck doctor`` has its own: 0 ready, 1 a check failed, 2 usage error, 3 something
 could not be checked (see :mod:`smtpcheck._doctor` and :mod:`smtpcheck._cli._doctor`).
 
-Results go out as they complete, one JSON line each, flushed at once, so that an
-interrupted or crashed run loses no finished result. Running ``smtpcheck verify -i IN -o
-OUT`` again skips the inputs that already have a line in ``OUT``.
+Results go out in the input's order, one JSON line or CSV row each, flushed at once,
+so that an interrupted or crashed run keeps what it wrote. Running ``smtpcheck verify -i
+IN -o OUT`` again skips the inputs that already have a row in ``OUT``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ from smtpcheck._cli import _demo, _doctor, _memory, _verify
 from smtpcheck._cli._args import (
     EXIT_INTERRUPTED,
     EXIT_NOT_ALL_DELIVERABLE,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     Parser,
+    Stopped,
     UsageError,
     error,
+    logging_to_stderr,
+    sigterm_stops,
 )
 from smtpcheck._cli._input import csv_addresses, plain_addresses
 from smtpcheck._cli._output import render_table, result_json
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tell whether email addresses can receive mail, without sending any: "
         "smtpcheck talks SMTP to the domain's mail server up to RCPT TO, never DATA.",
         epilog="Exit status: 0 all deliverable; 1 some undeliverable, risky or unknown; "
-        "2 usage error; 130 interrupted.",
+        "2 usage error; 130 interrupted; 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"smtpcheck {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -83,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments, without the program's name; ``sys.argv[1:]`` when None.
 
     Returns:
-        The exit status: 0 all deliverable, 1 some not, 2 usage error, 130 interrupted.
+        The exit status: 0 all deliverable, 1 some not, 2 usage error, 130 interrupted,
+        143 terminated.
     """
     parser = build_parser()
     try:
@@ -100,11 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         error("error: give a command: verify, demo, doctor or memory (see smtpcheck --help)")
         return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return command(args)
+        with sigterm_stops(), logging_to_stderr(getattr(args, "verbose", 0)):
+            return command(args)
     except UsageError as problem:
         error(f"error: {problem}")
         return EXIT_USAGE
+    except Stopped:
+        error("terminated")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         error("interrupted")
         return EXIT_INTERRUPTED

@@ -9,10 +9,16 @@ subcommand that verifies or talks to mail servers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import IO, Any, NoReturn
+
+from tqdm import tqdm
 
 from smtpcheck._enrich import AddressList
 from smtpcheck._errors import PolicyError
@@ -23,19 +29,26 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_ALL_DELIVERABLE",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "Parser",
+    "Stopped",
     "UsageError",
     "add_policy_options",
+    "add_verbosity",
     "at_least",
     "count",
     "error",
     "isatty",
+    "logging_to_stderr",
     "policy_default",
     "policy_from",
     "port_number",
+    "reasons",
     "resolver_from",
     "seconds",
+    "sigterm_stops",
+    "verdicts",
     "whole",
 ]
 
@@ -47,6 +60,69 @@ EXIT_NOT_ALL_DELIVERABLE = 1
 EXIT_USAGE = 2
 #: Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+#: Stopped by SIGTERM (128 + SIGTERM).
+EXIT_TERMINATED = 143
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM, so that a command stops as Ctrl-C stops it.
+
+    Attributes:
+        signal: The signal's number.
+    """
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(signal)
+        self.signal = signal
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """While in the block, SIGTERM raises :class:`Stopped` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, _frame: object) -> None:
+        raise Stopped(number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+class _BarSafe(logging.Handler):
+    """Log lines on standard error, written around the progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never break the run
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbose: int) -> Iterator[None]:
+    """While in the block, the ``smtpcheck`` logger writes on stderr: INFO (1), DEBUG (2+).
+
+    The library installs no handler; this one is the command line's, removed after.
+    """
+    if verbose <= 0:
+        yield
+        return
+    logger = logging.getLogger("smtpcheck")
+    handler = _BarSafe()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logger.level
+    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class UsageError(Exception):
@@ -300,3 +376,44 @@ def error(message: str, *, prefix: bool = True) -> None:
     """Write a line to standard error, after ``smtpcheck: `` unless ``prefix`` is False."""
     sys.stderr.write(("smtpcheck: " if prefix else "") + message + "\n")
     sys.stderr.flush()
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """Add ``-v``/``-vv``: the ``smtpcheck`` logger's INFO, then DEBUG lines on stderr."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what smtpcheck does on standard error: -v back-offs and retries, "
+        "-vv every step (DNS, connections, TLS, replies)",
+    )
+
+
+def reasons(text: str) -> frozenset[str]:
+    """An argparse type: reasons (values of :class:`~smtpcheck.Reason`), comma-separated."""
+    from smtpcheck._result import Reason  # noqa: PLC0415 - light, and only for this option
+
+    known = {reason.value for reason in Reason}
+    given = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(given - known)
+    if unknown or not given:
+        raise argparse.ArgumentTypeError(
+            f"not a reason: {', '.join(unknown) or repr(text)} "
+            f"(reasons: {', '.join(sorted(known))})"
+        )
+    return given
+
+
+def verdicts(text: str) -> frozenset[str]:
+    """An argparse type: verdicts (deliverable, undeliverable, risky, unknown), comma-separated."""
+    from smtpcheck._result import Verdict  # noqa: PLC0415 - light, and only for this option
+
+    known = [verdict.value for verdict in Verdict]
+    given = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(given - set(known))
+    if unknown or not given:
+        raise argparse.ArgumentTypeError(
+            f"not a verdict: {', '.join(unknown) or repr(text)} (verdicts: {', '.join(known)})"
+        )
+    return given

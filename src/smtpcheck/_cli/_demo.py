@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from smtpcheck._cli._args import EXIT_OK, EXIT_USAGE, error
+from smtpcheck._cli._args import EXIT_OK, EXIT_USAGE, add_verbosity, error
 from smtpcheck._cli._output import out, render_table, result_json, summary_line, terminal_width
 from smtpcheck._cli._verify import in_input_order, verify_all
 from smtpcheck._policy import Policy
@@ -57,6 +57,7 @@ def add_parser(commands: Any) -> None:
         "and print the results. Needs no network; needs pip install 'smtpcheck[testing]'.",
     )
     demo.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    add_verbosity(demo)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
-"""How results are written: JSON lines, a table for a person."""
+"""How results are written: JSON lines, CSV rows, a table for a person."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import sys
@@ -9,19 +11,54 @@ from collections import Counter
 from collections.abc import Sequence
 
 from smtpcheck._cli._args import isatty
+from smtpcheck._cli._input import CsvTable
 from smtpcheck._result import Result, Verdict
 
-__all__ = ["VERDICT_ORDER", "out", "render_table", "result_json", "summary_line", "terminal_width"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "VERDICT_ORDER",
+    "CsvFormat",
+    "out",
+    "render_table",
+    "result_cells",
+    "result_json",
+    "summary_line",
+    "terminal_width",
+]
 
 VERDICT_ORDER = tuple(v.value for v in Verdict)
+#: The columns a CSV output adds to the input's, in this order (the names of the Dask
+#: DataFrame form). ``normalized`` is filled only where it differs from the address.
+RESULT_COLUMNS = (
+    "verdict",
+    "reason",
+    "normalized",
+    "mx",
+    "smtp_code",
+    "smtp_enhanced",
+    "smtp_message",
+    "catch_all",
+    "disposable",
+    "role_account",
+    "free_provider",
+    "suggestion",
+    "detail",
+)
+#: The column of the addresses of a CSV output written from a plain list.
+ADDRESS_COLUMN = "email"
 _ELLIPSIS = "..."
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def result_json(result: Result, *, transcript: bool = False) -> str:
     """One JSON line (without its newline) for a result.
 
     Non-ASCII text stays readable; text that is not valid Unicode (bytes a server sent
-    that are not UTF-8) is escaped instead, so that the line is always valid UTF-8.
+    that are not UTF-8) is escaped instead, so that the line is always valid UTF-8. NEL,
+    LINE SEPARATOR and PARAGRAPH SEPARATOR are escaped too, so that no reader splits the
+    line (Python's :meth:`str.splitlines` would).
     """
     record = result.to_dict()
     if transcript:
@@ -33,8 +70,105 @@ def result_json(result: Result, *, transcript: bool = False) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(record)
+        return json.dumps(record)
+    # Characters that some readers take for a line break are escaped, so that a record
+    # is one line for every reader (they can only be inside strings here).
+    return text.translate(_LINE_BREAKS)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _remote(text: str | None) -> str | None:
+    """Text a server or DNS chose, made safe to open in a spreadsheet.
+
+    A cell that starts like a formula gets an apostrophe in front, as OWASP advises
+    against CSV injection.
+    """
+    if text is not None and text.startswith(_FORMULA_STARTS):
+        return "'" + text
     return text
+
+
+def result_cells(result: Result) -> list[str]:
+    """The cells of :data:`RESULT_COLUMNS` for a result.
+
+    >>> from smtpcheck._result import Reason
+    >>> r = Result(address="A@B.example", normalized="A@b.example",
+    ...            verdict=Verdict.UNKNOWN, reason=Reason.TIMEOUT, detail="=1+1")
+    >>> result_cells(r)[:3], result_cells(r)[-1]
+    (['unknown', 'timeout', 'A@b.example'], "'=1+1")
+    """
+    reply = result.reply
+    normalized = result.normalized if result.normalized != result.address else None
+    return [
+        _cell(value)
+        for value in (
+            result.verdict.value,
+            result.reason.value,
+            normalized,
+            _remote(result.mx),
+            reply.code if reply else None,
+            str(reply.enhanced) if reply and reply.enhanced else None,
+            _remote(reply.text) if reply else None,
+            result.catch_all,
+            result.disposable,
+            result.role_account,
+            result.free_provider,
+            result.suggestion,
+            _remote(result.detail),
+        )
+    ]
+
+
+class CsvFormat:
+    """Rows of a CSV output, written like the input's: its rows as they were, plus ours.
+
+    For a CSV input the record is copied as the file holds it (its quoting, spacing and
+    columns untouched) and the result's cells follow, with the input's delimiter, quote
+    character and line ending. For a plain list the rows are the address and the cells.
+    """
+
+    def __init__(self, table: CsvTable | None, encoding: str = "utf-8") -> None:
+        self.table = table or CsvTable(
+            header=ADDRESS_COLUMN, columns=(ADDRESS_COLUMN,), column=0, encoding=encoding
+        )
+        self._plain = table is None
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(
+            self._buffer,
+            delimiter=self.table.delimiter,
+            quotechar=self.table.quotechar,
+            quoting=csv.QUOTE_ALL if self.table.quote_all else csv.QUOTE_MINIMAL,
+            lineterminator="",
+        )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The output's column names: the input's, then :data:`RESULT_COLUMNS`."""
+        return (*self.table.columns, *RESULT_COLUMNS)
+
+    def _join(self, cells: list[str]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(cells)
+        return self._buffer.getvalue()
+
+    def header(self) -> str:
+        """The header line, with its line ending."""
+        first = self._join([ADDRESS_COLUMN]) if self._plain else self.table.header
+        return first + self.table.delimiter + self._join(list(RESULT_COLUMNS)) + self.table.newline
+
+    def row(self, address: str, row: str | None, result: Result | None) -> str:
+        """The line of one input, with its line ending (empty cells without a result)."""
+        first = self._join([address]) if row is None else row
+        cells = result_cells(result) if result is not None else [""] * len(RESULT_COLUMNS)
+        return first + self.table.delimiter + self._join(cells) + self.table.newline
 
 
 def _clean(text: str) -> str:
@@ -62,6 +196,13 @@ def _what_happened(result: Result) -> str:
     return said
 
 
+def _shown(result: Result) -> str:
+    """The address, and its normalised form where that differs."""
+    if result.normalized is None or result.normalized == result.address:
+        return result.address
+    return f"{result.address} ({result.normalized})"
+
+
 def render_table(results: Sequence[Result], *, width: int = 100, transcript: bool = False) -> str:
     """A table of results for a person: address, verdict, reason, mail host, SMTP reply.
 
@@ -80,7 +221,7 @@ def render_table(results: Sequence[Result], *, width: int = 100, transcript: boo
     caps = (48, 13, 20, 32)
     rows = [
         (
-            _clean(r.address),
+            _clean(_shown(r)),
             r.verdict.value,
             r.reason.value,
             _clean(r.mx or "-"),
