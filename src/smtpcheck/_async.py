@@ -9,7 +9,6 @@ paused instead of filling memory.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import time
 from collections.abc import Generator
@@ -51,12 +50,18 @@ from smtpcheck._probe import (
 )
 from smtpcheck._resolver import AsyncMailHostResolver
 from smtpcheck._result import Result
-from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
+from smtpcheck._verifier import (
+    PlanAction,
+    PlanOutcome,
+    Resolve,
+    Resolved,
+    failed_verification,
+    plan,
+)
 
 __all__ = ["drive", "run"]
 
 _T = TypeVar("_T")
-_log = logging.getLogger("smtpcheck")
 
 # Stop reading from the socket while this much is buffered and unread.
 _HIGH_WATER = 65536
@@ -87,9 +92,7 @@ async def run(
             steps, policy=policy, resolver=resolver, admission=admission, memory=memory
         )
     except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
-        _log.exception("smtpcheck failed while verifying %r", str(address))
-        given = address if isinstance(address, str) else address.normalized
-        return crashed(given, None if isinstance(address, str) else address.normalized, exc)
+        return failed_verification(address, exc)
 
 
 async def drive(

@@ -6,7 +6,6 @@ web framework), because it never touches asyncio.
 
 from __future__ import annotations
 
-import logging
 import socket
 import time
 from collections.abc import Generator
@@ -48,14 +47,20 @@ from smtpcheck._probe import (
 )
 from smtpcheck._resolver import MailHostResolver
 from smtpcheck._result import Result
-from smtpcheck._verifier import PlanAction, PlanOutcome, Resolve, Resolved, crashed, plan
+from smtpcheck._verifier import (
+    PlanAction,
+    PlanOutcome,
+    Resolve,
+    Resolved,
+    failed_verification,
+    plan,
+)
 
 __all__ = ["drive", "run"]
 
 _T = TypeVar("_T")
 
 _READ_SIZE = 65536
-_log = logging.getLogger("smtpcheck")
 
 
 def run(
@@ -81,16 +86,7 @@ def run(
     try:
         return drive(steps, policy=policy, resolver=resolver, admission=admission, memory=memory)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: logged, and a result says so
-        _log.exception("smtpcheck failed while verifying %r", str(address))
-        return crashed(_given(address), _normalized(address), exc)
-
-
-def _given(address: str | Address) -> str:
-    return address if isinstance(address, str) else address.normalized
-
-
-def _normalized(address: str | Address) -> str | None:
-    return None if isinstance(address, str) else address.normalized
+        return failed_verification(address, exc)
 
 
 def drive(

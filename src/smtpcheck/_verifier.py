@@ -36,6 +36,7 @@ __all__ = [
     "Resolve",
     "Resolved",
     "crashed",
+    "failed_verification",
     "invalid",
     "lesson",
     "parse",
@@ -163,6 +164,14 @@ def crashed(given: str, normalized: str | None, error: BaseException) -> Result:
             f"{type(error).__name__}: {error}"
         ),
     )
+
+
+def failed_verification(address: str | Address, error: BaseException) -> Result:
+    """The result of a single verification that hit a bug: logged with its traceback."""
+    _log.error("smtpcheck failed while verifying %r", str(address), exc_info=error)
+    if isinstance(address, Address):
+        return crashed(address.normalized, address.normalized, error)
+    return crashed(address, None, error)
 
 
 def parse(address: str | Address, policy: Policy) -> Address | InvalidAddress:
