@@ -38,6 +38,7 @@ from smtpcheck._admission import (
 from smtpcheck._memory import identity, remembers
 from smtpcheck._memory_store import Memory
 from smtpcheck._policy import Policy
+from smtpcheck._result import Reason
 
 __all__ = ["AsyncRememberingAdmission", "RememberingAdmission", "aremembering", "remembering"]
 
@@ -73,6 +74,25 @@ class _Rules:
         if found is None:
             return 0.0
         return max(0.0, found.retry_at - self.memory.clock())
+
+    def too_long(self, request: Admit, delay: float) -> Refused | None:
+        """A back-off longer than a whole verification's budget is not waited out.
+
+        The caller (a web request, say) gets ``rate_limited`` at once, with the time the
+        host may be asked again, instead of a wait past ``policy.timeout``.
+        """
+        budget = self.policy.timeout
+        if budget is None or delay <= budget:
+            return None
+        retry_at = self.memory.clock() + delay
+        return Refused(
+            reason=Reason.RATE_LIMITED,
+            detail=(
+                f"{request.host} rate-limited us (remembered); it will be asked again in "
+                f"{delay:.0f} s, longer than this verification's {budget:g} s budget"
+            ),
+            retry_at=retry_at,
+        )
 
     def learn(self, request: Release) -> None:
         """Remember the lesson of a session."""
@@ -132,6 +152,8 @@ class RememberingAdmission:
             return refused
         waited = 0.0
         if (delay := self.rules.wait(request)) > 0:
+            if (refused := self.rules.too_long(request, delay)) is not None:
+                return refused
             started = self.clock()
             self.sleep(delay)
             waited = self.clock() - started
@@ -180,6 +202,8 @@ class AsyncRememberingAdmission:
             return refused
         waited = 0.0
         if (delay := await self._call(self.rules.wait, request)) > 0:
+            if (refused := self.rules.too_long(request, delay)) is not None:
+                return refused
             started = self.clock()
             await self.sleep(delay)
             waited = self.clock() - started

@@ -302,6 +302,25 @@ def test_a_remembered_back_off_is_waited_out_and_reported() -> None:
     assert sleeps.slept == [3.0]
 
 
+def test_a_back_off_longer_than_the_budget_is_refused_not_waited() -> None:
+    # A web request with a 3 s budget is not kept 5 s for a remembered back-off.
+    clock = Clock()
+    memory = Memory(clock=clock)
+    sleeps = Sleeps()
+    policy = POLICY.replace(rate_limit_delay=5.0, timeout=3.0)
+    admission = RememberingAdmission(
+        OpenAdmission(), memory, policy=policy, identity=WHO, sleep=sleeps, clock=clock
+    )
+    admission.admit(REQUEST)
+    admission.release(Release(REQUEST, LIMITED))
+    refused = admission.admit(REQUEST)
+    assert isinstance(refused, Refused)
+    assert refused.reason is Reason.RATE_LIMITED
+    assert refused.retry_at == clock.now + 5.0
+    assert "3 s budget" in refused.detail
+    assert sleeps.slept == []
+
+
 def test_the_asyncio_flavour_refuses_and_learns_the_same() -> None:
     clock = Clock()
     memory = Memory(clock=clock)
