@@ -500,6 +500,26 @@ def test_split_and_keep_resume_after_sigkill(tmp_path: Path, world_args: list[st
     assert report["total"] == len(addresses)
 
 
+def test_an_output_a_row_behind_the_others_is_completed_on_resume(
+    tmp_path: Path, world_args: list[str]
+) -> None:
+    # A kill between writing a result to --split's file and to -o's leaves -o a row
+    # behind: the resumed run copies that row, it neither loses nor repeats it.
+    source, kept, folder = tmp_path / "list.txt", tmp_path / "kept.jsonl", tmp_path / "split"
+    addresses = [f"nobody{i}@ok.test" for i in range(6)]
+    source.write_text("\n".join(addresses) + "\n", encoding="utf-8")
+    args = ["verify", "-i", str(source), "-o", str(kept), "--split", str(folder), *world_args]
+    first = run(*args)
+    assert first.returncode == 1, first.stderr
+    lines = kept.read_bytes().splitlines(keepends=True)
+    kept.write_bytes(b"".join(lines[:-2]))  # the last two rows reached only the split file
+    again = run(*args)
+    assert again.returncode == 1, again.stderr
+    for path in (kept, folder / "undeliverable.jsonl"):
+        records = [json.loads(line) for line in path.read_bytes().splitlines()]
+        assert [r["address"] for r in records] == addresses, path
+
+
 def test_verbose_shows_the_library_log_on_stderr(world_args: list[str]) -> None:
     quiet = run("verify", "alice@ok.test", *world_args)
     assert "smtpcheck:" not in quiet.stderr

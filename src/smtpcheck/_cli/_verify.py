@@ -429,11 +429,30 @@ class _Run:
             if done is not None and not (done.row is not None and done.row.reason in retry):
                 if self.rewrite:
                     yield item, Answer(earlier=done)
+                elif (lagging := self._lagging(done)) is not None:
+                    yield item, Answer(earlier=lagging)
                 else:
                     self._count_earlier(done)
                     self.bar.update(1)
                 continue
             yield item, self._answer(item)
+
+    def _lagging(self, done: Done) -> Done | None:
+        """The outputs that should hold an earlier answer and do not, with its row.
+
+        A run killed between writing a result to one output and to the next (``-o`` with
+        ``--split``) leaves the later ones a row behind; the resumed run copies the row
+        that one output holds to the others (they are written in one form).
+        """
+        if done.row is None or not done.texts:
+            return None
+        text = next(iter(done.texts.values()))
+        lagging = {
+            index: text
+            for index, output in enumerate(self.files)
+            if index not in done.texts and output.accepts(done.row.verdict)
+        }
+        return Done(done.row, lagging) if lagging else None
 
     def _answer(self, item: Item) -> Answer | None:
         if item.too_long is not None:
