@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import smtpcheck
+from cli_sandbox import command, sandbox_args
 from smtpcheck._cli import (
     UsageError,
     csv_addresses,
@@ -55,22 +56,7 @@ def world() -> Iterator[tuple[MailWorld, DNSServer]]:
 
 @pytest.fixture
 def world_args(world: tuple[MailWorld, DNSServer]) -> list[str]:
-    mail, dns = world
-    return [
-        "--nameserver",
-        dns.host,
-        "--dns-port",
-        str(dns.port),
-        "--port",
-        str(mail.port),
-        "--helo-name",
-        "verifier.example.net",
-        "--allow-test-domains",
-    ]
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "smtpcheck", *args]
+    return sandbox_args(*world)
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

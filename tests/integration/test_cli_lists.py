@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from cli_sandbox import command, sandbox_args
 from smtpcheck.testing import MailWorld, ManualClock
 from smtpcheck.testing._dns import DNSServer
 
@@ -60,22 +61,7 @@ def world(clock: ManualClock) -> Iterator[tuple[MailWorld, DNSServer]]:
 
 @pytest.fixture
 def world_args(world: tuple[MailWorld, DNSServer]) -> list[str]:
-    mail, dns = world
-    return [
-        "--nameserver",
-        dns.host,
-        "--dns-port",
-        str(dns.port),
-        "--port",
-        str(mail.port),
-        "--helo-name",
-        "verifier.example.net",
-        "--allow-test-domains",
-    ]
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "smtpcheck", *args]
+    return sandbox_args(*world)
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:

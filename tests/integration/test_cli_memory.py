@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cli_sandbox import command, sandbox_args
 from smtpcheck.testing import MailWorld
 from smtpcheck.testing._dns import DNSServer
 
@@ -37,23 +37,12 @@ def mail(world: tuple[MailWorld, DNSServer]) -> MailWorld:
 
 @pytest.fixture
 def world_args(world: tuple[MailWorld, DNSServer]) -> list[str]:
-    mail, dns = world
-    return [
-        "--nameserver",
-        dns.host,
-        "--dns-port",
-        str(dns.port),
-        "--port",
-        str(mail.port),
-        "--helo-name",
-        "verifier.example.net",
-        "--allow-test-domains",
-    ]
+    return sandbox_args(*world)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own program, arguments of the test's making
-        [sys.executable, "-m", "smtpcheck", *args],
+        command(*args),
         capture_output=True,
         text=True,
         encoding="utf-8",
