@@ -36,6 +36,7 @@ combines them:
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -246,6 +247,9 @@ def _catch_all(random_probe: Reply | None) -> bool | None:
     return None
 
 
+# A session's replies are read more than once (the host's lesson, whether to ask again,
+# each recipient against the one probe reply): the costly text rules run once each.
+@functools.lru_cache(maxsize=1024)
 def _meaning(reply: Reply, phase: Phase) -> Meaning | None:
     """The first rule that explains *reply*.
 
